@@ -1,0 +1,1 @@
+"""Organisations, users, memberships, API keys, authentication and the audit trail."""

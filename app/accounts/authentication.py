@@ -1,0 +1,98 @@
+"""Logging in, and turning a bearer token or an API key into a ``Principal``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from app.accounts import throttle
+from app.accounts.exceptions import InvalidCredentials, InvalidToken, LoginThrottled
+from app.accounts.models import ApiKey, Membership, Role, User
+from app.accounts.principal import Principal
+from app.core.config import Settings
+from app.core.db import transaction
+from app.core.security import (
+    AccessToken,
+    api_key_matches,
+    api_key_prefix,
+    create_access_token,
+    decode_access_token,
+    verify_password,
+)
+from app.core.timeutil import utcnow
+
+
+async def login(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    client_address: str,
+) -> AccessToken:
+    """Check the password, throttling failures per account and per client address."""
+    now = utcnow()
+    window = timedelta(seconds=settings.login_window_seconds)
+    account = throttle.account_key(email)
+    limits = [
+        throttle.Limit(account, settings.login_max_failures_per_account),
+        throttle.Limit(
+            throttle.address_key(client_address), settings.login_max_failures_per_address
+        ),
+    ]
+    async with transaction(sessionmaker, write=False) as session:
+        wait = await throttle.seconds_blocked(session, limits, now=now, window=window)
+        user = await session.scalar(
+            select(User).where(func.lower(User.email) == email.strip().lower())
+        )
+    if wait:
+        raise LoginThrottled(retry_after=wait)
+
+    ok = verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.is_active:
+        async with transaction(sessionmaker) as session:
+            await throttle.record_failure(
+                session, [lim.key for lim in limits], now=now, window=window
+            )
+        raise InvalidCredentials()
+
+    async with transaction(sessionmaker) as session:
+        await throttle.clear(session, account)
+    return create_access_token(settings, subject=user.id)
+
+
+async def _roles_of_user(session: AsyncSession, user_id: str) -> dict[str, Role]:
+    rows = await session.execute(
+        select(Membership.organization_id, Membership.role).where(Membership.user_id == user_id)
+    )
+    return {org_id: Role(role) for org_id, role in rows.tuples()}
+
+
+async def principal_from_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
+    claims = decode_access_token(settings, token)
+    if claims is None:
+        raise InvalidToken("The access token is invalid or has expired")
+    user = await session.get(User, claims["sub"])
+    if user is None or not user.is_active:
+        raise InvalidToken("The account of this token no longer exists or is disabled")
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        is_platform_admin=user.is_platform_admin,
+        roles=await _roles_of_user(session, user.id),
+    )
+
+
+async def principal_from_api_key(session: AsyncSession, key: str) -> Principal:
+    prefix = api_key_prefix(key)
+    row = None
+    if prefix is not None:
+        row = await session.scalar(
+            select(ApiKey).where(ApiKey.prefix == prefix, col(ApiKey.revoked_at).is_(None))
+        )
+    if row is None or not api_key_matches(key, row.key_hash):
+        raise InvalidToken("The API key is invalid or has been revoked")
+    return Principal(user_id=None, api_key_id=row.id, roles={row.organization_id: Role(row.role)})

@@ -1,0 +1,158 @@
+"""Tables of the accounts domain.
+
+No ORM relationships are declared here: rows are joined explicitly in queries, so a lazy
+load (and an N+1) cannot happen by accident. Relationships added later must use
+``lazy="raise"`` (a test checks every mapper).
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.ids import new_id
+from app.core.timeutil import UTCDateTime, utcnow
+
+
+class OrganizationKind(StrEnum):
+    association = "association"
+    buyer = "buyer"
+    collection_centre = "collection_centre"
+    network = "network"
+
+
+class Country(StrEnum):
+    EC = "EC"
+    CO = "CO"
+
+
+class BuyerType(StrEnum):
+    restaurant = "restaurant"
+    supermarket = "supermarket"
+    other = "other"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    staff = "staff"
+
+
+def _id() -> Any:
+    return Field(default_factory=new_id, primary_key=True, max_length=36)
+
+
+def _created_at() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+    __table_args__ = (UniqueConstraint("country", "tax_id"),)
+
+    id: str = _id()
+    kind: str = Field(sa_type=String(32), index=True)
+    name: str = Field(max_length=200)
+    tax_id: str = Field(max_length=20)
+    country: str = Field(sa_type=String(2))
+    province: str = Field(max_length=100)
+    canton: str = Field(max_length=100)
+    parish: str = Field(max_length=100)
+    latitude: float
+    longitude: float
+    buyer_type: str | None = Field(default=None, sa_type=String(20))
+    currency: str | None = Field(default=None, sa_type=String(3))
+    timezone: str | None = Field(default=None, max_length=64)
+    members_total: int | None = None
+    members_women: int | None = None
+    payment_terms_days: int | None = None
+    created_at: datetime = _created_at()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = _id()
+    email: str = Field(max_length=254, unique=True)
+    full_name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    is_platform_admin: bool = False
+    is_active: bool = True
+    created_at: datetime = _created_at()
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
+
+    id: str = _id()
+    organization_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
+    )
+    user_id: str = Field(max_length=36, foreign_key="users.id", ondelete="CASCADE", index=True)
+    role: str = Field(sa_type=String(16))
+    created_at: datetime = _created_at()
+
+
+class NetworkAssociation(SQLModel, table=True):
+    """An association that belongs to a network (an association may be in several)."""
+
+    __tablename__ = "network_associations"
+    __table_args__ = (UniqueConstraint("network_id", "association_id"),)
+
+    id: str = _id()
+    network_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
+    )
+    association_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
+    )
+    created_at: datetime = _created_at()
+
+
+class ApiKey(SQLModel, table=True):
+    """A key for a machine client, acting for one organisation with one role."""
+
+    __tablename__ = "api_keys"
+
+    id: str = _id()
+    organization_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
+    )
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64)
+    role: str = Field(sa_type=String(16))
+    created_by_user_id: str | None = Field(
+        default=None, max_length=36, foreign_key="users.id", ondelete="SET NULL"
+    )
+    created_at: datetime = _created_at()
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins in the current window, per account (``account:email``) and address."""
+
+    __tablename__ = "login_failures"
+
+    key: str = Field(primary_key=True, max_length=300)
+    failures: int = 0
+    window_started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what: the append-only audit trail every domain writes to."""
+
+    __tablename__ = "audit_events"
+
+    id: str = _id()
+    occurred_at: datetime = _created_at()
+    actor_user_id: str | None = Field(default=None, max_length=36, index=True)
+    actor_api_key_id: str | None = Field(default=None, max_length=36)
+    organization_id: str | None = Field(default=None, max_length=36, index=True)
+    action: str = Field(max_length=64)
+    object_type: str = Field(max_length=64)
+    object_id: str = Field(max_length=64, index=True)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,148 @@
+"""API shapes of the accounts domain: what clients may write is separate from what they read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from app.accounts.models import BuyerType, Country, OrganizationKind, Role
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_at: datetime
+
+
+class OrganizationCreate(Strict):
+    kind: OrganizationKind
+    name: Name
+    tax_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    country: Country
+    province: Place
+    canton: Place
+    parish: Place
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    buyer_type: BuyerType | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    members_total: int | None = Field(default=None, ge=0, le=1_000_000)
+    members_women: int | None = Field(default=None, ge=0, le=1_000_000)
+    payment_terms_days: int | None = Field(default=None, ge=0, le=180)
+
+
+class OrganizationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: OrganizationKind
+    name: str
+    tax_id: str
+    country: Country
+    province: str
+    canton: str
+    parish: str
+    latitude: float
+    longitude: float
+    buyer_type: BuyerType | None
+    currency: str | None
+    timezone: str | None
+    members_total: int | None
+    members_women: int | None
+    payment_terms_days: int | None
+    created_at: datetime
+
+
+class MembershipPublic(BaseModel):
+    organization_id: str
+    organization_name: str
+    organization_kind: OrganizationKind
+    role: Role
+
+
+class MePublic(BaseModel):
+    id: str
+    email: str
+    full_name: str
+    is_platform_admin: bool
+    memberships: list[MembershipPublic]
+
+
+class MemberCreate(Strict):
+    email: EmailStr = Field(max_length=254)
+    full_name: Name
+    password: Password
+    role: Role
+
+
+class MemberUpdate(Strict):
+    role: Role
+
+
+class MemberPublic(BaseModel):
+    id: str
+    organization_id: str
+    user_id: str
+    email: str
+    full_name: str
+    role: Role
+    created_at: datetime
+
+
+class NetworkAssociationCreate(Strict):
+    association_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+
+
+class NetworkAssociationPublic(BaseModel):
+    network_id: str
+    association_id: str
+    association_name: str
+    parish: str
+    created_at: datetime
+
+
+class ApiKeyCreate(Strict):
+    name: Name
+    role: Role = Role.staff
+
+
+class ApiKeyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    organization_id: str
+    name: str
+    prefix: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The secret key; shown once, store it now")
+
+
+class AuditEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    occurred_at: datetime
+    actor_user_id: str | None
+    actor_api_key_id: str | None
+    organization_id: str | None
+    action: str
+    object_type: str
+    object_id: str
+    changes: dict[str, Any]

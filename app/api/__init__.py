@@ -1,0 +1,1 @@
+"""The HTTP edge: router assembly, shared dependencies, error handlers."""

@@ -1,0 +1,92 @@
+"""Every error leaves as an RFC 9457 problem with a stable code; no stack trace leaks."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.logging import request_id_var
+from app.core.problems import PROBLEM_MEDIA_TYPE, InternalError, InvalidInput, Problem
+
+log = logging.getLogger("app.errors")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body = problem.body(instance=request.url.path, request_id=request_id_var.get())
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def _http_problem(status: int, detail: Any, headers: dict[str, str] | None) -> Problem:
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    cls = type(
+        "HTTPProblem",
+        (Problem,),
+        {"status": status, "code": HTTP_CODES.get(status, f"http_{status}"), "title": phrase},
+    )
+    problem: Problem = cls(detail if isinstance(detail, str) else phrase, headers=headers)
+    return problem
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or str(loc[0] if loc else "request")
+
+
+def validation_problem(exc: RequestValidationError) -> InvalidInput:
+    errors = [
+        {"field": _field(tuple(err.get("loc", ()))), "detail": err.get("msg", "invalid")}
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{e['field']}: {e['detail']}" for e in errors[:5])
+    return InvalidInput(summary or "The request is not valid", errors=errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(request, validation_problem(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(
+            request, _http_problem(exc.status_code, exc.detail, dict(exc.headers or {}))
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            request,
+            InternalError(
+                "Something went wrong on our side; quote the request id when you report it"
+            ),
+        )

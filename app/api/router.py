@@ -1,0 +1,10 @@
+"""Assembles the domain routers under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.accounts.router import router as accounts_router
+
+api_router = APIRouter(prefix="/api/v1")
+api_router.include_router(accounts_router)

@@ -1,0 +1,1 @@
+"""Regional brands of a network: rules, licences, brand SKUs, suppliers, price tiers."""

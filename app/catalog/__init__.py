@@ -1,0 +1,1 @@
+"""Product sheets (fichas de producto), categories, certifications, images, versions."""

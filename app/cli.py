@@ -1,0 +1,138 @@
+"""The ``minga`` command line: database, server, admins and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from app.core import migrate
+from app.core.config import Settings, get_settings
+
+app = typer.Typer(
+    help="Minga: a solidarity marketplace with short supply chains.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+admin_app = typer.Typer(help="Platform admins.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+console = Console()
+
+DEMO_DATABASE = Path("minga-demo.db")
+DEMO_ADMIN_EMAIL = "admin@minga.example"
+DEMO_ADMIN_PASSWORD = "minga-demo-admin"  # noqa: S105 - printed on purpose, demo only
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Bring the database schema up to REVISION (default: the newest)."""
+    migrate.upgrade(get_settings().database_url, revision)
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Take the schema back to REVISION ('base' drops everything)."""
+    migrate.downgrade(get_settings().database_url, revision)
+    console.print(f"[yellow]database at {revision}[/yellow]")
+
+
+async def _create_admin(settings: Settings, email: str, password: str, full_name: str) -> str:
+    from app.accounts.bootstrap import ensure_platform_admin
+    from app.core.db import create_engine, create_sessionmaker, transaction
+
+    engine = create_engine(settings)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            user = await ensure_platform_admin(
+                session, email=email, password=password, full_name=full_name
+            )
+            return user.id
+    finally:
+        await engine.dispose()
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The admin's login email")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    full_name: Annotated[str, typer.Option()] = "Platform admin",
+) -> None:
+    """Create a platform admin (or make an existing account one)."""
+    if len(password) < 8:
+        raise typer.BadParameter("at least 8 characters", param_hint="--password")
+    user_id = asyncio.run(_create_admin(get_settings(), email, password, full_name))
+    console.print(f"[green]platform admin {email} ({user_id})[/green]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+    reload: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Serve the API with uvicorn (several workers share one PostgreSQL database)."""
+    get_settings()  # refuse to start on bad settings before forking workers
+    uvicorn.run(
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Migrate a fresh SQLite demo database, create the first admin and serve the API."""
+    if DEMO_DATABASE.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite+aiosqlite:///./{DEMO_DATABASE}"
+    os.environ["MINGA_DATABASE_URL"] = url
+    os.environ.setdefault("MINGA_FIRST_ADMIN_EMAIL", DEMO_ADMIN_EMAIL)
+    os.environ.setdefault("MINGA_FIRST_ADMIN_PASSWORD", DEMO_ADMIN_PASSWORD)
+    get_settings.cache_clear()
+    settings = get_settings()
+    migrate.upgrade(url)
+    assert settings.first_admin_email
+    assert settings.first_admin_password
+    asyncio.run(
+        _create_admin(
+            settings,
+            settings.first_admin_email,
+            settings.first_admin_password.get_secret_value(),
+            "Platform admin",
+        )
+    )
+    table = Table(title="Minga demo")
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("database", str(DEMO_DATABASE.resolve()))
+    table.add_row("API docs", f"http://{host}:{port}/docs")
+    table.add_row("health", f"http://{host}:{port}/healthz  ·  /readyz")
+    table.add_row(
+        "platform admin",
+        f"{settings.first_admin_email} / {settings.first_admin_password.get_secret_value()}",
+    )
+    console.print(table)
+    if serve_api:
+        serve(host=host, port=port, workers=1, reload=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Settings, database, problems, pagination, ids, time: the plumbing every domain uses."""

@@ -1,0 +1,72 @@
+"""One settings object for the whole service, read from `MINGA_*` variables and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-dev-only-secret-key-for-minga-local-use"  # noqa: S105
+
+
+class Environment(StrEnum):
+    dev = "dev"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MINGA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.dev
+    database_url: str = "sqlite+aiosqlite:///./minga.db"
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    access_token_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    jwt_algorithm: str = "HS256"
+
+    first_admin_email: str | None = None
+    first_admin_password: SecretStr | None = None
+
+    # Failed logins: at most this many per account / per client address in the window.
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: SecretStr | None = None
+
+    osrm_url: str | None = None
+    log_level: str = "INFO"
+    cors_origins: list[str] = []
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Self:
+        if (
+            self.environment is Environment.production
+            and self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+        ):
+            raise ValueError(
+                "MINGA_SECRET_KEY is still the development default; "
+                "set a long random secret before running in production"
+            )
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("MINGA_SECRET_KEY must be at least 32 characters long")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,34 @@
+"""Run Alembic programmatically (the CLI, the demo and the tests use the same migrations)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """The project's ``alembic.ini``, pointed at ``database_url`` when one is given."""
+    for root in (Path(os.environ.get("MINGA_ROOT", Path.cwd())), PROJECT_ROOT):
+        ini = root / "alembic.ini"
+        if ini.is_file():
+            break
+    else:
+        raise FileNotFoundError("alembic.ini not found; run from the project folder")
+    config = Config(str(ini))
+    config.attributes["configure_logger"] = False
+    if database_url:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str | None = None, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str | None = None, revision: str = "base") -> None:
+    command.downgrade(alembic_config(database_url), revision)

@@ -1,0 +1,84 @@
+"""Cursor pagination for every list endpoint: ``limit`` + ``cursor`` → ``{items, next_cursor}``.
+
+Lists are ordered by a unique, immutable key (the time-ordered id by default), and the cursor
+is the last key of a page, so pages are stable while rows are added.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar, cast
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, QueryableAttribute
+
+from app.core.problems import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class PageParams(BaseModel):
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+    def after(self) -> str | None:
+        return decode_cursor(self.cursor) if self.cursor else None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> PageParams:
+    params = PageParams(limit=limit, cursor=cursor)
+    params.after()  # reject a bad cursor before touching the database
+    return params
+
+
+PageParamsDep = Annotated[PageParams, Depends(page_params)]
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput(
+            "The cursor is not one this service gave out",
+            errors=[{"field": "cursor", "detail": "malformed cursor"}],
+        ) from None
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    key: Mapped[str],
+    params: PageParams,
+) -> tuple[Sequence[Any], str | None]:
+    """Run ``stmt`` ordered by ``key`` for one page; return its rows and the next cursor."""
+    after = params.after()
+    if after is not None:
+        stmt = stmt.where(key > after)
+    rows = (await session.scalars(stmt.order_by(key).limit(params.limit + 1))).all()
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        name = cast(QueryableAttribute[str], key).key
+        return rows, encode_cursor(getattr(rows[-1], name))
+    return rows, None

@@ -1,0 +1,1 @@
+"""Collection centre: delivery orders, goods receipts, shipments, vehicles, routes."""

@@ -1,0 +1,75 @@
+"""The ASGI application: ``create_app`` builds one from settings (tests pass their own)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.accounts.bootstrap import ensure_platform_admin
+from app.api.errors import install_error_handlers
+from app.api.health import router as health_router
+from app.api.router import api_router
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker, transaction
+from app.core.logging import RequestIdMiddleware, configure_logging
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Minga pools the orders of restaurants and supermarkets into joint sales of Andean producer
+associations under regional brands, and their input needs into joint purchases.
+
+Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+"""
+
+
+async def bootstrap(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    if settings.first_admin_email and settings.first_admin_password:
+        async with transaction(app.state.sessionmaker) as session:
+            await ensure_platform_admin(
+                session,
+                email=settings.first_admin_email,
+                password=settings.first_admin_password.get_secret_value(),
+            )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await bootstrap(app)
+    log.info("minga %s ready", __version__)
+    yield
+    await app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Minga",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = create_engine(settings)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    return app

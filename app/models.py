@@ -1,0 +1,6 @@
+"""Every table of every domain, imported so that ``metadata`` is complete (Alembic, tests)."""
+
+from app.accounts import models as accounts_models
+from app.core.db import metadata
+
+__all__ = ["accounts_models", "metadata"]

@@ -1,0 +1,1 @@
+"""Order cycles, offers, buyer orders, standing orders."""

@@ -1,0 +1,1 @@
+"""Payment providers: Stripe card, invoice on terms, cash on delivery."""

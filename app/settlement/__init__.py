@@ -1,0 +1,1 @@
+"""Buyer invoices, association payouts, the network dashboard."""
