@@ -25,7 +25,7 @@ app.add_typer(admin_app, name="admin")
 console = Console()
 
 DEMO_DATABASE = Path("minga-demo.db")
-DEMO_ADMIN_EMAIL = "admin@minga.example"
+DEMO_ADMIN_EMAIL = "admin@minga.ec"
 DEMO_ADMIN_PASSWORD = "minga-demo-admin"  # noqa: S105 - printed on purpose, demo only
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from logging.config import fileConfig
-from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel.sql.sqltypes import AutoString
 
 from app.core.config import get_settings
-from app.core.timeutil import UTCDateTime
+from app.core.migrate import render_item
 from app.models import metadata
 
 config = context.config
@@ -23,15 +21,6 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().database_url
-
-
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
-    """Render the app's own column types as plain SQLAlchemy ones in migration files."""
-    if type_ == "type" and isinstance(obj, AutoString):
-        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
 
 
 def _configure(connection: Connection) -> None:

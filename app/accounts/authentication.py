@@ -68,7 +68,7 @@ async def _roles_of_user(session: AsyncSession, user_id: str) -> dict[str, Role]
     rows = await session.execute(
         select(Membership.organization_id, Membership.role).where(Membership.user_id == user_id)
     )
-    return {org_id: Role(role) for org_id, role in rows.tuples()}
+    return {org_id: Role(role) for org_id, role in rows}
 
 
 async def principal_from_token(session: AsyncSession, settings: Settings, token: str) -> Principal:

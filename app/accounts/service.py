@@ -195,7 +195,7 @@ async def me(session: AsyncSession, principal: Principal) -> MePublic:
                 organization_kind=OrganizationKind(kind),
                 role=Role(role),
             )
-            for role, org_id, name, kind in rows.tuples()
+            for role, org_id, name, kind in rows
         ],
     )
 

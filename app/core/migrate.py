@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
+from sqlmodel.sql.sqltypes import AutoString
+
+from app.core.timeutil import UTCDateTime
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +36,12 @@ def upgrade(database_url: str | None = None, revision: str = "head") -> None:
 
 def downgrade(database_url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Render the app's own column types as plain SQLAlchemy ones in migration files."""
+    if type_ == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

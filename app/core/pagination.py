@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar, cast
 
@@ -54,10 +55,18 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{2,200}$")
+
+
 def decode_cursor(cursor: str) -> str:
     try:
+        if not _CURSOR.match(cursor):
+            raise ValueError(cursor)
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        key = base64.urlsafe_b64decode(padded.encode()).decode()
+        if not key.isprintable():
+            raise ValueError(cursor)
+        return key
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput(
             "The cursor is not one this service gave out",

@@ -10,7 +10,7 @@ import httpx
 from stdnum.co import nit
 from stdnum.ec import ci
 
-ADMIN_EMAIL = "root@minga.test"
+ADMIN_EMAIL = "root@minga.ec"
 ADMIN_PASSWORD = "root-password-123"
 PASSWORD = "a-good-password-1"
 
@@ -81,7 +81,7 @@ class Api:
         self, organization_id: str, role: str = "admin", email: str | None = None
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Add a member (as the platform admin) and return it with its login headers."""
-        email = email or f"person{next(_counter)}@minga.test"
+        email = email or f"person{next(_counter)}@minga.ec"
         r = await self.client.post(
             f"/api/v1/organizations/{organization_id}/members",
             json={"email": email, "full_name": "Ana Toapanta", "password": PASSWORD, "role": role},
@@ -97,5 +97,7 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["code"] == code, body
-    assert body["title"] and body["detail"] and body["type"]
+    assert body["title"]
+    assert body["detail"]
+    assert body["type"]
     return body

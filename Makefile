@@ -1,0 +1,46 @@
+# Minga: `make demo` and `make test` set everything up on a fresh machine with Python 3.11.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo serve test test-postgres lint format migrate clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/minga demo
+
+serve: install
+	$(BIN)/minga db upgrade
+	$(BIN)/minga serve
+
+migrate: install
+	$(BIN)/minga db upgrade
+
+test: install
+	$(BIN)/pytest
+
+# The same suite on PostgreSQL: MINGA_TEST_DATABASE_URL=postgresql+asyncpg://... make test
+test-postgres: install
+	@test -n "$$MINGA_TEST_DATABASE_URL" || { echo "set MINGA_TEST_DATABASE_URL"; exit 1; }
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check app tests migrations
+	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/mypy app
+
+format: install
+	$(BIN)/ruff check --fix app tests migrations
+	$(BIN)/ruff format app tests migrations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache minga-demo.db*
