@@ -14,6 +14,7 @@ from rich.table import Table
 
 from app.core import migrate
 from app.core.config import Settings, get_settings
+from app.core.security import configure_password_hashing
 
 app = typer.Typer(
     help="Minga: a solidarity marketplace with short supply chains.", no_args_is_help=True
@@ -47,6 +48,7 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
     from app.accounts.bootstrap import ensure_platform_admin
     from app.core.db import create_engine, create_sessionmaker, transaction
 
+    configure_password_hashing(settings)
     engine = create_engine(settings)
     try:
         async with transaction(create_sessionmaker(engine)) as session:

@@ -17,6 +17,7 @@ from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, transaction
 from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.security import configure_password_hashing
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    configure_password_hashing(settings)
     app = FastAPI(
         title="Minga",
         version=__version__,

@@ -5,6 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.accounts.router import router as accounts_router
+from app.brands.router import router as brands_router
+from app.catalog.router import router as catalog_router
 
 api_router = APIRouter(prefix="/api/v1")
 api_router.include_router(accounts_router)
+api_router.include_router(catalog_router)
+api_router.include_router(brands_router)

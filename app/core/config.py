@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     first_admin_email: str | None = None
     first_admin_password: SecretStr | None = None
 
+    # Argon2id cost of password hashes (the defaults are argon2-cffi's, about 0.1 s here).
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65536, ge=1024, le=1_048_576)
+    argon2_parallelism: int = Field(default=4, ge=1, le=16)
+
     # Failed logins: at most this many per account / per client address in the window.
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
@@ -45,6 +50,8 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
 
     osrm_url: str | None = None
+    media_dir: str = "./media"
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
     cors_origins: list[str] = []
 

@@ -6,7 +6,8 @@ rolls back when it raises; services only ``flush()``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,6 +34,7 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -86,4 +88,30 @@ async def transaction(
             await session.commit()
         except BaseException:
             await session.rollback()
+            await _run_hooks(session, "after_rollback")
             raise
+        await _run_hooks(session, "after_commit")
+
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, hook: Hook) -> None:
+    """Run ``hook`` once this session's transaction has committed (emails, jobs, webhooks)."""
+    session.info.setdefault("after_commit", []).append(hook)
+
+
+def after_rollback(session: AsyncSession, hook: Hook) -> None:
+    """Run ``hook`` if the transaction rolls back: undo what was done outside the database
+    (a card authorisation made before the stock was reserved, say)."""
+    session.info.setdefault("after_rollback", []).append(hook)
+
+
+async def _run_hooks(session: AsyncSession, name: str) -> None:
+    hooks: list[Hook] = session.info.pop(name, [])
+    session.info.pop("after_commit" if name == "after_rollback" else "after_rollback", None)
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:
+            log.exception("%s hook failed", name)

@@ -22,6 +22,23 @@ _password_hash = PasswordHash((Argon2Hasher(),))
 # known one, so the answer does not tell which emails have accounts.
 _DUMMY_HASH = _password_hash.hash(secrets.token_urlsafe(16))
 
+
+def configure_password_hashing(settings: Settings) -> None:
+    """Argon2id with the settings' cost. Existing hashes keep verifying whatever the cost:
+    each hash carries its own parameters."""
+    global _password_hash, _DUMMY_HASH
+    _password_hash = PasswordHash(
+        (
+            Argon2Hasher(
+                time_cost=settings.argon2_time_cost,
+                memory_cost=settings.argon2_memory_kib,
+                parallelism=settings.argon2_parallelism,
+            ),
+        )
+    )
+    _DUMMY_HASH = _password_hash.hash(secrets.token_urlsafe(16))
+
+
 API_KEY_PREFIX = "mk_"
 
 

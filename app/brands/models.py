@@ -1,0 +1,133 @@
+"""Tables of the brands domain: regional brands, licences, brand SKUs, tiers, suppliers."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.ids import new_id
+from app.core.timeutil import UTCDateTime, utcnow
+
+
+class LicenseStatus(StrEnum):
+    active = "active"
+    suspended = "suspended"
+
+
+class SupplierStatus(StrEnum):
+    approved = "approved"
+    withdrawn = "withdrawn"
+
+
+def _id() -> Any:
+    return Field(default_factory=new_id, primary_key=True, max_length=36)
+
+
+def _now() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Brand(SQLModel, table=True):
+    """A regional brand owned by a network, with its territory and rules."""
+
+    __tablename__ = "brands"
+
+    id: str = _id()
+    network_id: str = Field(max_length=36, foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=120)
+    slug: str = Field(max_length=60, unique=True)
+    story: str = Field(default="", sa_type=Text)
+    territory_provinces: list[str] = _json_list()
+    territory_cantons: list[str] = _json_list()
+    required_certifications: list[str] = _json_list()
+    allowed_categories: list[str] = _json_list()
+    sanitary_registration_required_for: list[str] = _json_list()
+    created_at: datetime = _now()
+    updated_at: datetime = _now()
+
+
+class BrandLicense(SQLModel, table=True):
+    """An association of the network may sell under the brand while its licence is active."""
+
+    __tablename__ = "brand_licenses"
+    __table_args__ = (UniqueConstraint("brand_id", "association_id"),)
+
+    id: str = _id()
+    brand_id: str = Field(max_length=36, foreign_key="brands.id", ondelete="CASCADE", index=True)
+    association_id: str = Field(max_length=36, foreign_key="organizations.id", index=True)
+    status: str = Field(default=LicenseStatus.active, sa_type=String(16))
+    reason: str | None = Field(default=None, max_length=500)
+    granted_at: datetime = _now()
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BrandSku(SQLModel, table=True):
+    """A product sold under the brand, supplied by one or more associations' sheets."""
+
+    __tablename__ = "brand_skus"
+    __table_args__ = (
+        CheckConstraint("pack_size > 0", name="pack_size_positive"),
+        CheckConstraint("producer_price_cents > 0", name="producer_price_positive"),
+        CheckConstraint(
+            "solidarity_fund_bps >= 0 AND solidarity_fund_bps <= 10000", name="fund_bps_range"
+        ),
+        CheckConstraint(
+            "logistics_share_bps >= 0 AND logistics_share_bps <= 10000",
+            name="logistics_bps_range",
+        ),
+    )
+
+    id: str = _id()
+    brand_id: str = Field(max_length=36, foreign_key="brands.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=200)
+    category: str = Field(max_length=40, foreign_key="categories.slug", index=True)
+    unit: str = Field(sa_type=String(10))
+    pack_size: Decimal = Field(max_digits=12, decimal_places=3)
+    unit_weight_kg: Decimal | None = Field(default=None, max_digits=10, decimal_places=3)
+    gtin: str | None = Field(default=None, max_length=14)
+    producer_price_cents: int
+    solidarity_fund_bps: int = 0
+    # The share of what is left after the producer and the fund that pays logistics; the
+    # rest is the network's brand margin.
+    logistics_share_bps: int = 5000
+    search_text: str = Field(default="", sa_type=Text)
+    created_at: datetime = _now()
+    updated_at: datetime = _now()
+
+
+class SkuPriceTier(SQLModel, table=True):
+    """From ``min_quantity`` of cycle volume on, the SKU sells at ``unit_price_cents``."""
+
+    __tablename__ = "sku_price_tiers"
+    __table_args__ = (
+        UniqueConstraint("sku_id", "min_quantity"),
+        CheckConstraint("unit_price_cents > 0", name="price_positive"),
+    )
+
+    id: str = _id()
+    sku_id: str = Field(max_length=36, foreign_key="brand_skus.id", ondelete="CASCADE", index=True)
+    min_quantity: Decimal = Field(max_digits=12, decimal_places=3)
+    unit_price_cents: int
+
+
+class SkuSupplier(SQLModel, table=True):
+    """A published sheet approved to supply a SKU, checked against every brand rule."""
+
+    __tablename__ = "sku_suppliers"
+    __table_args__ = (UniqueConstraint("sku_id", "product_id"),)
+
+    id: str = _id()
+    sku_id: str = Field(max_length=36, foreign_key="brand_skus.id", ondelete="CASCADE", index=True)
+    product_id: str = Field(max_length=36, foreign_key="products.id", index=True)
+    association_id: str = Field(max_length=36, foreign_key="organizations.id", index=True)
+    product_version: int
+    status: str = Field(default=SupplierStatus.approved, sa_type=String(16))
+    approved_at: datetime = _now()
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,61 @@
+"""The category taxonomy: what the migration seeds, and how the rest of the code reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.catalog.models import Category
+
+
+class Seed(NamedTuple):
+    slug: str
+    name: str
+    processed: bool
+
+
+# The same rows as migration 0002 seeds (a test keeps the two equal). ``processed`` marks
+# transformed food, for which sanitary registration rules usually apply.
+TAXONOMY: tuple[Seed, ...] = (
+    Seed("dairy", "Lácteos", True),
+    Seed("eggs", "Huevos", False),
+    Seed("poultry", "Aves de corral", False),
+    Seed("small_livestock", "Especies menores (cuy, conejo)", False),
+    Seed("produce", "Frutas y hortalizas", False),
+    Seed("andean_grains", "Granos andinos", False),
+    Seed("flours", "Harinas", True),
+    Seed("fruit_pulps", "Pulpas de fruta", True),
+    Seed("jams", "Mermeladas", True),
+    Seed("seasonings", "Condimentos y aliños", True),
+    Seed("coffee", "Café", False),
+    Seed("panela", "Panela", False),
+    Seed("cacao", "Cacao", False),
+    Seed("feed", "Balanceados y alimento animal", True),
+    Seed("prepared_food", "Comida preparada", True),
+    Seed("crafts", "Artesanías", False),
+)
+
+
+async def list_categories(session: AsyncSession) -> Sequence[Category]:
+    return (await session.scalars(select(Category).order_by(col(Category.slug)))).all()
+
+
+async def existing_slugs(session: AsyncSession, slugs: Sequence[str]) -> set[str]:
+    """The slugs among ``slugs`` that are categories (one query)."""
+    if not slugs:
+        return set()
+    rows = await session.scalars(select(Category.slug).where(col(Category.slug).in_(set(slugs))))
+    return set(rows)
+
+
+async def ensure_taxonomy(session: AsyncSession) -> int:
+    """Insert the categories that are missing (the migration seeds them; demo and tests may
+    have emptied the table). Returns how many were added."""
+    have = await existing_slugs(session, [s.slug for s in TAXONOMY])
+    missing = [Category(**seed._asdict()) for seed in TAXONOMY if seed.slug not in have]
+    session.add_all(missing)
+    await session.flush()
+    return len(missing)

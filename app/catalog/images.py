@@ -1,0 +1,152 @@
+"""Photos of product sheets: checked by their bytes, stored under the media folder.
+
+Files live at ``<media_dir>/products/<product_id>/<image_id>.<ext>`` and are served through
+the API with the sheet's own visibility (a draft's photos are not public).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from anyio import to_thread
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.accounts import audit
+from app.accounts.principal import Principal
+from app.catalog.exceptions import FileTooLarge, ImageNotFound, TooManyImages, UnsupportedImage
+from app.catalog.models import ProductImage
+from app.catalog.schemas import ImagePublic
+from app.catalog.service import owned_product, visible_product
+from app.catalog.sheets import image_url
+from app.core.ids import new_id
+from app.core.timeutil import utcnow
+
+MAX_IMAGES_PER_PRODUCT = 12
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    """``(content_type, extension)`` of a JPEG, PNG or WebP image, judged by its first bytes."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def image_path(media_dir: str, image: ProductImage) -> Path:
+    return Path(media_dir) / "products" / image.product_id / image.filename
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)  # readers never see half a file
+
+
+def remove_file(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+async def add_image(
+    session: AsyncSession,
+    principal: Principal,
+    product_id: str,
+    data: bytes,
+    *,
+    media_dir: str,
+    max_bytes: int,
+) -> ImagePublic:
+    product = await owned_product(session, principal, product_id)
+    if len(data) > max_bytes:
+        raise FileTooLarge(f"Images may be at most {max_bytes} bytes")
+    kind = sniff(data)
+    if kind is None:
+        raise UnsupportedImage("The file is not a JPEG, PNG or WebP image")
+    count = await session.scalar(
+        select(func.count()).select_from(ProductImage).where(ProductImage.product_id == product.id)
+    )
+    if (count or 0) >= MAX_IMAGES_PER_PRODUCT:
+        raise TooManyImages(f"A sheet may have at most {MAX_IMAGES_PER_PRODUCT} images")
+
+    content_type, extension = kind
+    image_id = new_id()
+    image = ProductImage(
+        id=image_id,
+        product_id=product.id,
+        filename=f"{image_id}.{extension}",
+        content_type=content_type,
+        size_bytes=len(data),
+    )
+    await to_thread.run_sync(_write, image_path(media_dir, image), data)
+    session.add(image)
+    product.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="product.image_add",
+        object_type="product",
+        object_id=product.id,
+        organization_id=product.association_id,
+        changes=audit.diff(
+            None,
+            {"image_id": image.id, "content_type": content_type, "size_bytes": len(data)},
+        ),
+    )
+    return ImagePublic(id=image.id, url=image_url(product.id, image.id), content_type=content_type)
+
+
+async def _image(session: AsyncSession, product_id: str, image_id: str) -> ProductImage:
+    image = await session.scalar(
+        select(ProductImage).where(
+            col(ProductImage.id) == image_id, col(ProductImage.product_id) == product_id
+        )
+    )
+    if image is None:
+        raise ImageNotFound()
+    return image
+
+
+async def remove_image(
+    session: AsyncSession, principal: Principal, product_id: str, image_id: str, *, media_dir: str
+) -> Path:
+    """Drop the image's row; the caller deletes the returned file once the change is committed."""
+    product = await owned_product(session, principal, product_id)
+    image = await _image(session, product.id, image_id)
+    await session.delete(image)
+    product.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="product.image_remove",
+        object_type="product",
+        object_id=product.id,
+        organization_id=product.association_id,
+        changes=audit.diff(
+            {
+                "image_id": image.id,
+                "content_type": image.content_type,
+                "size_bytes": image.size_bytes,
+            },
+            None,
+        ),
+    )
+    return image_path(media_dir, image)
+
+
+async def image_file(
+    session: AsyncSession, principal: Principal, product_id: str, image_id: str, *, media_dir: str
+) -> tuple[Path, str]:
+    """The stored file of an image of a sheet the caller may see, and its content type."""
+    product = await visible_product(session, principal, product_id)
+    image = await _image(session, product.id, image_id)
+    path = image_path(media_dir, image)
+    if not await to_thread.run_sync(path.is_file):
+        raise ImageNotFound("The image's file is missing")
+    return path, image.content_type

@@ -1,0 +1,248 @@
+"""HTTP endpoints of the catalogue: parse, authorise, call one service function."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, File, Path, Query, Request, Response, UploadFile
+from fastapi import status as http
+from fastapi.responses import FileResponse
+
+from app.accounts.exceptions import InsufficientRole, NotAnAssociation, OrganizationNotFound
+from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.ids import IdPath, IdQuery
+from app.catalog import categories, images, importer, service, versions
+from app.catalog import exceptions as exc
+from app.catalog.models import CertificationKind, ProductStatus
+from app.catalog.schemas import (
+    CategoryPublic,
+    ImagePublic,
+    ImportResult,
+    ProductCreate,
+    ProductPublic,
+    ProductUpdate,
+    ProductVersionPublic,
+)
+from app.core.etag import CACHE_CONTROL, NOT_MODIFIED_RESPONSE, json_with_etag
+from app.core.pagination import Page, PageParamsDep
+from app.core.problems import InvalidInput, Unauthenticated, responses
+
+router = APIRouter(tags=["catalogue"])
+
+AUTH = responses(Unauthenticated, InvalidInput)
+WRITE = responses(exc.ProductNotFound, exc.ProductArchived, InsufficientRole) | AUTH
+SHEET = responses(exc.UnknownCategory, exc.InvalidGtin)
+
+Upload = Annotated[UploadFile, File(description="The file, as multipart form field `file`")]
+
+
+@router.get("/categories", response_model=list[CategoryPublic], responses=AUTH)
+async def list_categories(session: SessionDep, _: CurrentPrincipal) -> list[CategoryPublic]:
+    return [CategoryPublic.model_validate(c) for c in await categories.list_categories(session)]
+
+
+@router.post(
+    "/products",
+    response_model=ProductPublic,
+    status_code=http.HTTP_201_CREATED,
+    summary="Write a new product sheet (a draft)",
+    responses=responses(OrganizationNotFound, NotAnAssociation, InsufficientRole) | SHEET | AUTH,
+)
+async def create_product(
+    session: SessionDep, principal: CurrentPrincipal, body: ProductCreate
+) -> ProductPublic:
+    return await service.create_product(session, principal, body)
+
+
+@router.get(
+    "/products",
+    response_model=Page[ProductPublic],
+    summary="Product sheets: published ones, and drafts of your own associations",
+    responses=NOT_MODIFIED_RESPONSE | AUTH,
+)
+async def list_products(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    association_id: IdQuery = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    certification: CertificationKind | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words to find")] = None,
+    status: ProductStatus | None = None,
+    parish: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    items, cursor = await service.list_products(
+        session,
+        principal,
+        association_id=association_id,
+        category=category,
+        certification=certification,
+        q=q,
+        status=status,
+        parish=parish,
+        page=page,
+    )
+    return json_with_etag(request, Page(items=items, next_cursor=cursor))
+
+
+@router.post(
+    "/products/import",
+    response_model=ImportResult,
+    status_code=http.HTTP_201_CREATED,
+    summary="Create many draft sheets from a CSV file: all rows or none",
+    responses=responses(
+        OrganizationNotFound,
+        NotAnAssociation,
+        InsufficientRole,
+        exc.ImportInvalid,
+        exc.FileTooLarge,
+    )
+    | AUTH,
+)
+async def import_products(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    association_id: Annotated[str, Query(min_length=1, max_length=36)],
+    file: Upload,
+) -> ImportResult:
+    content = await file.read(importer.MAX_BYTES + 1)
+    return await importer.import_products(session, principal, association_id, content)
+
+
+@router.get(
+    "/products/{product_id}",
+    response_model=ProductPublic,
+    responses=responses(exc.ProductNotFound) | NOT_MODIFIED_RESPONSE | AUTH,
+)
+async def read_product(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, product_id: IdPath
+) -> Response:
+    return json_with_etag(request, await service.get_product(session, principal, product_id))
+
+
+@router.patch(
+    "/products/{product_id}",
+    response_model=ProductPublic,
+    summary="Change the working copy of a sheet (publish it again to make a new version)",
+    responses=WRITE | SHEET,
+)
+async def update_product(
+    session: SessionDep, principal: CurrentPrincipal, product_id: IdPath, body: ProductUpdate
+) -> ProductPublic:
+    return await service.update_product(session, principal, product_id, body)
+
+
+@router.post(
+    "/products/{product_id}/publish",
+    response_model=ProductPublic,
+    summary="Publish the sheet; a changed published sheet becomes a new version",
+    responses=WRITE,
+)
+async def publish_product(
+    session: SessionDep, principal: CurrentPrincipal, product_id: IdPath
+) -> ProductPublic:
+    return await service.publish_product(session, principal, product_id)
+
+
+@router.post(
+    "/products/{product_id}/archive",
+    response_model=ProductPublic,
+    summary="Withdraw the sheet; its published versions stay readable",
+    responses=WRITE,
+)
+async def archive_product(
+    session: SessionDep, principal: CurrentPrincipal, product_id: IdPath
+) -> ProductPublic:
+    return await service.archive_product(session, principal, product_id)
+
+
+@router.get(
+    "/products/{product_id}/versions",
+    response_model=Page[ProductVersionPublic],
+    responses=responses(exc.ProductNotFound) | AUTH,
+)
+async def list_versions(
+    session: SessionDep, principal: CurrentPrincipal, product_id: IdPath, page: PageParamsDep
+) -> Page[ProductVersionPublic]:
+    items, cursor = await versions.list_versions(session, principal, product_id, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/products/{product_id}/versions/{version}",
+    response_model=ProductVersionPublic,
+    responses=responses(exc.ProductNotFound, exc.ProductVersionNotFound) | AUTH,
+)
+async def read_version(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    product_id: IdPath,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+) -> ProductVersionPublic:
+    return await versions.get_version(session, principal, product_id, version)
+
+
+@router.post(
+    "/products/{product_id}/images",
+    response_model=ImagePublic,
+    status_code=http.HTTP_201_CREATED,
+    summary="Add a photo (JPEG, PNG or WebP)",
+    responses=responses(exc.FileTooLarge, exc.UnsupportedImage, exc.TooManyImages) | WRITE,
+)
+async def add_image(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    product_id: IdPath,
+    file: Upload,
+) -> ImagePublic:
+    data = await file.read(settings.max_upload_bytes + 1)
+    return await images.add_image(
+        session,
+        principal,
+        product_id,
+        data,
+        media_dir=settings.media_dir,
+        max_bytes=settings.max_upload_bytes,
+    )
+
+
+@router.get(
+    "/products/{product_id}/images/{image_id}",
+    response_class=FileResponse,
+    summary="The photo's file",
+    responses=responses(exc.ProductNotFound, exc.ImageNotFound) | AUTH,
+)
+async def read_image(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    product_id: IdPath,
+    image_id: IdPath,
+) -> FileResponse:
+    path, content_type = await images.image_file(
+        session, principal, product_id, image_id, media_dir=settings.media_dir
+    )
+    return FileResponse(path, media_type=content_type, headers={"Cache-Control": CACHE_CONTROL})
+
+
+@router.delete(
+    "/products/{product_id}/images/{image_id}",
+    status_code=http.HTTP_204_NO_CONTENT,
+    responses=responses(exc.ImageNotFound) | WRITE,
+)
+async def remove_image(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    product_id: IdPath,
+    image_id: IdPath,
+) -> Response:
+    path = await images.remove_image(
+        session, principal, product_id, image_id, media_dir=settings.media_dir
+    )
+    # The session commits before the answer is sent; the file goes only after that.
+    background.add_task(images.remove_file, path)
+    return Response(status_code=http.HTTP_204_NO_CONTENT)

@@ -1,0 +1,167 @@
+"""API shapes of the catalogue: what clients may write is separate from what they read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from app.catalog.models import (
+    CertificationKind,
+    ProductStatus,
+    SanitaryAuthority,
+    Storage,
+    Unit,
+)
+from app.core.quantity import PositiveQuantity, Quantity
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Allergen = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Gtin = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+ShelfLife = Annotated[int, Field(ge=1, le=3650)]
+
+MAX_ALLERGENS = 20
+MAX_CERTIFICATIONS = 10
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Origin(Strict):
+    parish: Place
+    canton: Place
+    province: Place
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class Certification(Strict):
+    kind: CertificationKind
+    number: Reference | None = None
+    expires_on: date | None = None
+
+
+class SanitaryRegistration(Strict):
+    authority: SanitaryAuthority
+    number: Reference
+    expires_on: date
+
+
+class ProductCreate(Strict):
+    association_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    name: Name
+    category: Slug
+    description: LongText = ""
+    story: LongText = ""
+    unit: Unit
+    pack_size: PositiveQuantity
+    variable_weight: bool = False
+    shelf_life_days: ShelfLife | None = None
+    storage: Storage
+    allergens: list[Allergen] = Field(default_factory=list, max_length=MAX_ALLERGENS)
+    certifications: list[Certification] = Field(default_factory=list, max_length=MAX_CERTIFICATIONS)
+    sanitary_registration: SanitaryRegistration | None = None
+    gtin: Gtin | None = None
+    origin: Origin
+
+
+# Fields a PATCH may set to null; the others may be left out but not cleared.
+NULLABLE = frozenset({"shelf_life_days", "sanitary_registration", "gtin"})
+
+
+class ProductUpdate(Strict):
+    """A partial sheet: the fields given replace the current ones (lists and objects whole)."""
+
+    name: Name | None = None
+    category: Slug | None = None
+    description: LongText | None = None
+    story: LongText | None = None
+    unit: Unit | None = None
+    pack_size: PositiveQuantity | None = None
+    variable_weight: bool | None = None
+    shelf_life_days: ShelfLife | None = None
+    storage: Storage | None = None
+    allergens: list[Allergen] | None = Field(default=None, max_length=MAX_ALLERGENS)
+    certifications: list[Certification] | None = Field(default=None, max_length=MAX_CERTIFICATIONS)
+    sanitary_registration: SanitaryRegistration | None = None
+    gtin: Gtin | None = None
+    origin: Origin | None = None
+
+    @field_validator(
+        "name",
+        "category",
+        "description",
+        "story",
+        "unit",
+        "pack_size",
+        "variable_weight",
+        "storage",
+        "allergens",
+        "certifications",
+        "origin",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
+
+
+class ImagePublic(BaseModel):
+    id: str
+    url: str
+    content_type: str
+
+
+class ProductPublic(BaseModel):
+    """The public sheet; a published version stores exactly this (see ``ProductVersion``)."""
+
+    id: str
+    association_id: str
+    association_name: str
+    name: str
+    category: str
+    description: str
+    story: str
+    unit: Unit
+    pack_size: Quantity
+    variable_weight: bool
+    shelf_life_days: int | None
+    storage: Storage
+    allergens: list[str]
+    certifications: list[Certification]
+    sanitary_registration: SanitaryRegistration | None
+    gtin: str | None
+    origin: Origin
+    images: list[ImagePublic]
+    status: ProductStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class ProductVersionPublic(BaseModel):
+    product_id: str
+    version: int
+    published_at: datetime
+    snapshot: dict[str, Any]
+
+
+class CategoryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    name: str
+    processed: bool
+
+
+class ImportResult(BaseModel):
+    created: int
+    items: list[str] = Field(description="The ids of the new sheets, in the file's order")

@@ -1,0 +1,43 @@
+"""Quantities are Decimals in the sale unit with a fixed scale of three places."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, PlainSerializer
+
+SCALE = Decimal("0.001")
+MAX_QUANTITY = Decimal("1000000")
+
+
+def quantize(value: Decimal | int | str) -> Decimal:
+    """The quantity at scale 3, rounded half up (the named rule for quantities)."""
+    try:
+        return Decimal(value).quantize(SCALE, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(f"not a quantity: {value!r}") from None
+
+
+def _check_scale(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value != value.quantize(SCALE, rounding=ROUND_HALF_UP):
+        raise ValueError("at most 3 decimal places")
+    return quantize(value)
+
+
+# A quantity in API bodies: a decimal string or number, >= 0, at most 3 places; answered as
+# a string such as "12.500" so that no client turns it into a float.
+Quantity = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_QUANTITY, max_digits=10, decimal_places=3),
+    AfterValidator(_check_scale),
+    PlainSerializer(lambda v: f"{v:.3f}", return_type=str, when_used="json"),
+]
+PositiveQuantity = Annotated[Quantity, Field(gt=0)]
+
+
+def is_multiple(quantity: Decimal, step: Decimal) -> bool:
+    """True when ``quantity`` is a whole number of ``step``s (pack steps)."""
+    return step > 0 and quantity % step == 0
