@@ -21,8 +21,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 admin_app = typer.Typer(help="Platform admins.", no_args_is_help=True)
+cycles_app = typer.Typer(help="Order cycles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(cycles_app, name="cycles")
 console = Console()
 
 DEMO_DATABASE = Path("minga-demo.db")
@@ -71,6 +73,29 @@ def admin_create(
         raise typer.BadParameter("at least 8 characters", param_hint="--password")
     user_id = asyncio.run(_create_admin(get_settings(), email, password, full_name))
     console.print(f"[green]platform admin {email} ({user_id})[/green]")
+
+
+async def _tick(settings: Settings) -> tuple[list[str], list[str], list[str]]:
+    from app.api import router  # noqa: F401 - imports every domain, so their cycle hooks are set
+    from app.core.db import create_engine, create_sessionmaker
+    from app.core.timeutil import utcnow
+    from app.orders.scheduler import tick
+
+    engine = create_engine(settings)
+    try:
+        done = await tick(create_sessionmaker(engine), settings, utcnow())
+        return done.opened, done.closed, done.failed
+    finally:
+        await engine.dispose()
+
+
+@cycles_app.command("tick")
+def cycles_tick() -> None:
+    """Open and close the cycles that are due (for cron; safe with several API workers)."""
+    opened, closed, failed = asyncio.run(_tick(get_settings()))
+    console.print(f"opened {len(opened)}, closed {len(closed)}, failed {len(failed)}")
+    if failed:
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, transaction
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.security import configure_password_hashing
+from app.orders.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,15 @@ async def bootstrap(app: FastAPI) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await bootstrap(app)
+    settings: Settings = app.state.settings
+    scheduler = None
+    if settings.scheduler_enabled:
+        scheduler = Scheduler(app.state.sessionmaker, settings, settings.scheduler_interval_seconds)
+        scheduler.start()
     log.info("minga %s ready", __version__)
     yield
+    if scheduler is not None:
+        await scheduler.stop()
     await app.state.engine.dispose()
 
 

@@ -1,8 +1,21 @@
 """Every table of every domain, imported so that ``metadata`` is complete (Alembic, tests)."""
 
 from app.accounts import models as accounts_models
+from app.aggregation import models as aggregation_models
 from app.brands import models as brands_models
 from app.catalog import models as catalog_models
+from app.core import idempotency as idempotency_models
 from app.core.db import metadata
+from app.orders import models as orders_models
+from app.payments import models as payments_models
 
-__all__ = ["accounts_models", "brands_models", "catalog_models", "metadata"]
+__all__ = [
+    "accounts_models",
+    "aggregation_models",
+    "brands_models",
+    "catalog_models",
+    "idempotency_models",
+    "metadata",
+    "orders_models",
+    "payments_models",
+]

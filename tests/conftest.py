@@ -45,6 +45,7 @@ def settings(database_url: str) -> Settings:
         login_max_failures_per_account=5,
         login_max_failures_per_address=12,
         log_level="WARNING",
+        scheduler_enabled=False,
         # cheap hashes keep the suite fast; production keeps argon2's default cost
         argon2_time_cost=1,
         argon2_memory_kib=1024,

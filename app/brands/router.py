@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep
@@ -162,28 +160,6 @@ async def create_sku(
 ) -> SkuPublic:
     sku = await skus.create_sku(session, principal, brand_id, body)
     return await _one_sku(session, sku.id)
-
-
-@router.get(
-    "/skus",
-    response_model=Page[SkuPublic],
-    responses=NOT_MODIFIED_RESPONSE | AUTH,
-    summary="The catalogue of brand SKUs for buyers, with prices, breakdowns and suppliers",
-)
-async def list_skus(
-    request: Request,
-    session: SessionDep,
-    _: CurrentPrincipal,
-    page: PageParamsDep,
-    brand_id: IdQuery = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response:
-    rows, cursor = await skus.list_skus(
-        session, brand_id=brand_id, category=category, q=q, page=page
-    )
-    items = await views.sku_publics(session, rows, today=utcnow().date())
-    return json_with_etag(request, Page(items=items, next_cursor=cursor))
 
 
 @router.get(

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr | None = None
 
+    # Cycles open and close by themselves: an in-process scheduler for the embedded default
+    # (turn it off where `minga cycles tick` runs from cron instead).
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+
     osrm_url: str | None = None
     media_dir: str = "./media"
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)

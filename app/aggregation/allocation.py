@@ -1,0 +1,279 @@
+"""Joint sale allocation: share a SKU's demand among the associations that offered it.
+
+Pure: plain dataclasses in and out, no database. Everything is counted in whole pack steps
+(integers) and turned back into quantities at the end, so every result is a multiple of the
+step and the parts add up exactly. The result does not depend on the order of the input
+lists: offers are sorted by ``offer_id`` and associations by ``association_id``, and every
+tie goes to the smaller id (string order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from app.aggregation.types import (
+    Allocation,
+    Offer,
+    Pin,
+    Policy,
+    check_quantity,
+    check_step,
+    exact_steps,
+    quantity_of,
+    steps_down,
+    steps_up,
+)
+from app.core.money import split_largest_remainder
+
+__all__ = ["Allocation", "Offer", "Pin", "Policy", "allocate"]
+
+
+def allocate(
+    demand: Decimal,
+    offers: Sequence[Offer],
+    *,
+    step: Decimal,
+    policy: Policy,
+    pinned: Sequence[Pin] = (),
+    income: Mapping[str, int] | None = None,
+    unit_value_cents: int | None = None,
+) -> list[Allocation]:
+    """Share ``demand`` among ``offers``; one ``Allocation`` per offer, sorted by offer_id.
+
+    Named rules:
+
+    * **Pack steps.** Every allocation is a whole number of ``step``s. An offer can deliver at
+      most its *usable capacity*: its capacity rounded down to whole steps. ``demand`` must be
+      a multiple of ``step`` and at most the sum of the capacities (``ValueError`` otherwise:
+      callers never sell more than was offered). The allocations sum exactly to
+      ``min(demand, sum of usable capacities)``; the second term is smaller only when
+      capacities are not whole steps, and the caller sees the unserved rest as the difference.
+    * **Pins first.** The quantities buyers pinned to an association are served from that
+      association's offers first (filling its offers in offer_id order, up to their usable
+      capacity); what it cannot serve falls back into the general pool. Pins must be
+      multiples of ``step`` and add up to at most ``demand``. The pinned part of each
+      allocation is reported in ``Allocation.pinned``.
+    * **Policies** share the rest of the demand (the *pool*):
+
+      - ``proportional``: in proportion to each offer's usable capacity left after its pins,
+        largest remainder in pack steps (Hamilton's method).
+      - ``equal_share``: max-min fair water-filling over the whole allocation (pins
+        included). The level rises one step at a time for every offer that is below it and
+        not full, so small offers are filled first and the others get equal shares; the few
+        steps left at the last level go to the smallest offer_ids.
+      - ``income_equalizing``: needs ``unit_value_cents`` (producer income per sale unit,
+        > 0) and ``income`` (association_id → producer income so far this season in cents;
+        missing associations count as 0). Packs go one by one to the association whose
+        income plus the value already allocated to it (pins included) is the lowest, ties
+        to the smaller association_id: water-filling on income. An association with several
+        offers shares its packs among them in proportion to their usable capacity left.
+    * **Minimum delivery.** An offer allocated more than 0 but less than its minimum
+      (rounded up to whole steps, and never above its usable capacity) is *closed*: it gets
+      nothing, its pins fall back into the pool, and the demand is shared again among the
+      offers still open. One offer is closed per round: unpinned offers before pinned ones,
+      then the one furthest below its minimum, then the smaller offer_id. If closing that
+      offer would leave less usable capacity open than the demand to serve, it is *raised*
+      instead: its minimum becomes a floor of its allocation (like a pin), provided the
+      floors still fit within the demand. If they do not, its minimum is *waived*
+      (``Allocation.minimum_waived``): it stays in and may deliver less than its minimum.
+      Each round settles one offer for good (closed, raised to its minimum, or waived), so
+      the loop ends after at most as many rounds as offers, and the open offers can always
+      serve the whole demand.
+    """
+    check_step(step)
+    check_quantity("demand", demand)
+    ordered = sorted(offers, key=lambda o: o.offer_id)
+    ids = [o.offer_id for o in ordered]
+    if len(set(ids)) != len(ids):
+        raise ValueError("two offers share an offer_id")
+    for offer in ordered:
+        check_quantity(f"capacity of {offer.offer_id}", offer.capacity)
+        check_quantity(f"min_delivery of {offer.offer_id}", offer.min_delivery)
+    if demand > sum((o.capacity for o in ordered), Decimal(0)):
+        raise ValueError(f"demand {demand} is more than the capacity offered")
+    demand_units = exact_steps("demand", demand, step)
+    pins = _pinned_units(pinned, step)
+    if sum(pins.values()) > demand_units:
+        raise ValueError("the pinned quantities add up to more than the demand")
+    if policy is Policy.income_equalizing and (unit_value_cents is None or unit_value_cents <= 0):
+        raise ValueError("income_equalizing needs a positive unit_value_cents")
+
+    caps = [steps_down(o.capacity, step) for o in ordered]
+    mins = [min(steps_up(o.min_delivery, step), cap) for o, cap in zip(ordered, caps, strict=True)]
+    problem = _Problem(
+        offers=ordered,
+        caps=caps,
+        target=min(demand_units, sum(caps)),
+        income=dict(income or {}),
+        step_value=Fraction(unit_value_cents or 0) * Fraction(step),
+    )
+    open_ = [i for i, cap in enumerate(caps) if cap > 0]
+    raised: set[int] = set()
+    waived: set[int] = set()
+    while True:
+        served = _serve_pins(problem, open_, pins)
+        lower = [max(n, mins[i]) if i in raised else n for i, n in enumerate(served)]
+        units = _share(policy, problem, open_, lower)
+        below = [i for i in open_ if 0 < units[i] < mins[i] and i not in waived]
+        if not below:
+            break
+        worst = min(below, key=lambda i: (served[i] > 0, units[i] - mins[i], i))
+        if sum(caps[i] for i in open_ if i != worst) >= problem.target:
+            open_.remove(worst)
+        elif sum(lower) - lower[worst] + mins[worst] <= problem.target:
+            raised.add(worst)
+        else:
+            waived.add(worst)
+
+    return [
+        Allocation(
+            offer_id=offer.offer_id,
+            association_id=offer.association_id,
+            quantity=quantity_of(units[i], step),
+            pinned=quantity_of(served[i], step),
+            minimum_waived=i in waived and 0 < units[i] < mins[i],
+        )
+        for i, offer in enumerate(ordered)
+    ]
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One allocation, counted in pack steps; offers sorted by offer_id."""
+
+    offers: list[Offer]
+    caps: list[int]  # usable capacity of each offer, in steps
+    target: int  # steps to allocate in all
+    income: dict[str, int]  # association_id -> cents earned so far (income_equalizing)
+    step_value: Fraction  # producer income of one step, in cents (income_equalizing)
+
+
+def _pinned_units(pinned: Sequence[Pin], step: Decimal) -> dict[str, int]:
+    """Pinned steps per association (several buyer lines may pin the same association)."""
+    pins: dict[str, int] = {}
+    for pin in pinned:
+        check_quantity(f"pinned quantity for {pin.association_id}", pin.quantity)
+        units = exact_steps(f"pinned quantity for {pin.association_id}", pin.quantity, step)
+        pins[pin.association_id] = pins.get(pin.association_id, 0) + units
+    return pins
+
+
+def _serve_pins(problem: _Problem, open_: list[int], pins: Mapping[str, int]) -> list[int]:
+    """Steps each open offer serves to buyers who pinned its association: a lower bound."""
+    lower = [0] * len(problem.caps)
+    left = dict(pins)
+    for i in open_:  # offer_id order, so an association's first offer fills first
+        association = problem.offers[i].association_id
+        take = min(left.get(association, 0), problem.caps[i])
+        if take:
+            lower[i] = take
+            left[association] -= take
+    return lower
+
+
+def _share(policy: Policy, problem: _Problem, open_: list[int], lower: list[int]) -> list[int]:
+    """The policy's allocation among the open offers, every offer at least its ``lower``."""
+    if policy is Policy.proportional:
+        return _proportional(problem, open_, lower)
+    if policy is Policy.equal_share:
+        return _equal_share(problem, open_, lower)
+    return _income_equalizing(problem, open_, lower)
+
+
+def _proportional(problem: _Problem, open_: list[int], lower: list[int]) -> list[int]:
+    """Pins, then the pool in proportion to the capacity left (largest remainder).
+
+    No share exceeds the capacity left: each quota is at most that capacity because the pool
+    is at most the capacity left in all, and a quota below a whole number rounds up to at
+    most that number.
+    """
+    units = list(lower)
+    pool = problem.target - sum(lower[i] for i in open_)
+    room = [problem.caps[i] - lower[i] for i in open_]
+    for i, extra in zip(open_, split_largest_remainder(pool, room), strict=True):
+        units[i] += extra
+    return units
+
+
+def _equal_share(problem: _Problem, open_: list[int], lower: list[int]) -> list[int]:
+    """Water-filling in steps: every open offer gets ``clamp(level, lower, cap)``.
+
+    The level is the highest whole number of steps at which the total stays within the
+    target; the steps still missing (fewer than the offers that could take one more) go
+    one each to the offers that can take one more, smallest offer_id first.
+    """
+    caps = problem.caps
+
+    def filled(level: int) -> int:
+        return sum(min(max(level, lower[i]), caps[i]) for i in open_)
+
+    low, high = 0, max((caps[i] for i in open_), default=0)
+    while low < high:  # the largest level with filled(level) <= target; filled(0) fits
+        mid = (low + high + 1) // 2
+        if filled(mid) <= problem.target:
+            low = mid
+        else:
+            high = mid - 1
+    units = [0] * len(caps)
+    for i in open_:
+        units[i] = min(max(low, lower[i]), caps[i])
+    missing = problem.target - filled(low)
+    for i in [i for i in open_ if lower[i] <= low < caps[i]][:missing]:
+        units[i] += 1
+    return units
+
+
+def _income_equalizing(problem: _Problem, open_: list[int], lower: list[int]) -> list[int]:
+    """Water-filling on income: each step goes to the poorest association so far.
+
+    Scaled to integers, the step an association receives when it already holds ``x``
+    steps has the key ``income * q + x * p`` (``p / q`` is the value of a step in cents).
+    Giving steps one by one to the lowest key (ties to the smaller association_id) is the
+    same as taking the ``pool`` smallest keys at once; a binary search finds the threshold
+    key instead of looping over every step.
+    """
+    p, q = problem.step_value.numerator, problem.step_value.denominator
+    groups: dict[str, list[int]] = {}
+    for i in open_:
+        groups.setdefault(problem.offers[i].association_id, []).append(i)
+    names = sorted(groups)
+    base = [sum(lower[i] for i in groups[a]) for a in names]
+    full = [sum(problem.caps[i] for i in groups[a]) for a in names]
+    start = [problem.income.get(a, 0) * q for a in names]
+    pool = problem.target - sum(base)
+
+    def received(key: int) -> list[int]:
+        """Steps each association receives with every key below ``key``."""
+        return [
+            min(max(-((start[k] - key) // p), base[k]), full[k]) - base[k]
+            for k in range(len(names))
+        ]
+
+    if not names:
+        return [0] * len(problem.caps)
+    low = min(s + b * p for s, b in zip(start, base, strict=True))
+    high = max(s + f * p for s, f in zip(start, full, strict=True))
+    while low < high:  # the largest key with at most ``pool`` keys below it
+        mid = (low + high + 1) // 2
+        if sum(received(mid)) <= pool:
+            low = mid
+        else:
+            high = mid - 1
+    extra = received(low)
+    missing = pool - sum(extra)
+    for k in range(len(names)):  # names are sorted: ties to the smaller association_id
+        held = base[k] + extra[k]
+        if missing and held < full[k] and start[k] + held * p == low:
+            extra[k] += 1
+            missing -= 1
+
+    units = list(lower)
+    for k, association in enumerate(names):
+        members = groups[association]
+        room = [problem.caps[i] - lower[i] for i in members]
+        for i, more in zip(members, split_largest_remainder(extra[k], room), strict=True):
+            units[i] += more
+    return units

@@ -1,0 +1,177 @@
+"""HTTP endpoints of closing cycles and of joint purchase campaigns."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+
+from app.accounts import exceptions as accounts_exc
+from app.aggregation import campaigns, service
+from app.aggregation import exceptions as exc
+from app.aggregation.schemas import (
+    AllocationPublic,
+    CampaignCreate,
+    CampaignPublic,
+    CloseResult,
+    DeliveryOrderPublic,
+    RequestCreate,
+    RequestPublic,
+)
+from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.ids import IdPath, IdQuery
+from app.core.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    idempotent,
+)
+from app.core.pagination import Page, PageParamsDep
+from app.core.problems import Unauthenticated, responses
+from app.core.timeutil import utcnow
+from app.orders.exceptions import CycleNotFound, CycleNotOpen
+
+router = APIRouter()
+AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole)
+
+
+@router.post(
+    "/cycles/{cycle_id}/close",
+    response_model=CloseResult,
+    tags=["cycles"],
+    summary="Close now (it also closes by itself at the cut-off); closing twice changes nothing",
+    responses=responses(CycleNotFound, CycleNotOpen, IdempotencyKeyReused, IdempotencyKeyInFlight)
+    | AUTH,
+)
+async def close_cycle(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    cycle_id: IdPath,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    async def run() -> tuple[int, CloseResult]:
+        cycle = await service.close_cycle(
+            session, settings, cycle_id, now=utcnow(), actor=principal
+        )
+        return status.HTTP_200_OK, await service.close_result(session, cycle)
+
+    return await idempotent(
+        session,
+        scope=f"cycles.close:{cycle_id}",
+        principal=principal.user_id or f"key:{principal.api_key_id}",
+        key=idempotency_key,
+        body={"cycle_id": cycle_id},
+        run=run,
+    )
+
+
+@router.get(
+    "/cycles/{cycle_id}/allocations",
+    response_model=list[AllocationPublic],
+    tags=["cycles"],
+    responses=responses(CycleNotFound) | AUTH,
+)
+async def list_allocations(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> list[AllocationPublic]:
+    return await service.list_allocations(session, principal, cycle_id)
+
+
+@router.get(
+    "/cycles/{cycle_id}/delivery-orders",
+    response_model=list[DeliveryOrderPublic],
+    tags=["cycles"],
+    responses=responses(CycleNotFound) | AUTH,
+)
+async def list_delivery_orders(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> list[DeliveryOrderPublic]:
+    return await service.list_delivery_orders(session, principal, cycle_id)
+
+
+# --- joint purchase campaigns ---------------------------------------------------------------
+
+CAMPAIGN_ERRORS = responses(
+    accounts_exc.NetworkNotFound,
+    exc.CampaignNotFound,
+    exc.CampaignClosed,
+    exc.RequestExists,
+    exc.InvalidCampaign,
+    accounts_exc.OrganizationNotFound,
+)
+
+
+@router.post(
+    "/purchase-campaigns",
+    response_model=CampaignPublic,
+    status_code=status.HTTP_201_CREATED,
+    tags=["joint purchase"],
+    responses=CAMPAIGN_ERRORS | AUTH,
+)
+async def create_campaign(
+    session: SessionDep, principal: CurrentPrincipal, body: CampaignCreate
+) -> CampaignPublic:
+    campaign = await campaigns.create_campaign(session, principal, body)
+    return await campaigns.campaign_public(session, principal, campaign)
+
+
+@router.get(
+    "/purchase-campaigns",
+    response_model=Page[CampaignPublic],
+    tags=["joint purchase"],
+    responses=AUTH,
+)
+async def list_campaigns(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    network_id: IdQuery = None,
+) -> Page[CampaignPublic]:
+    rows, cursor = await campaigns.list_campaigns(
+        session, principal, network_id=network_id, page=page
+    )
+    return Page(
+        items=[await campaigns.campaign_public(session, principal, c) for c in rows],
+        next_cursor=cursor,
+    )
+
+
+@router.get(
+    "/purchase-campaigns/{campaign_id}",
+    response_model=CampaignPublic,
+    tags=["joint purchase"],
+    responses=CAMPAIGN_ERRORS | AUTH,
+)
+async def get_campaign(
+    session: SessionDep, principal: CurrentPrincipal, campaign_id: IdPath
+) -> CampaignPublic:
+    campaign = await campaigns.visible_campaign(session, principal, campaign_id)
+    return await campaigns.campaign_public(session, principal, campaign)
+
+
+@router.post(
+    "/purchase-campaigns/{campaign_id}/requests",
+    response_model=RequestPublic,
+    status_code=status.HTTP_201_CREATED,
+    tags=["joint purchase"],
+    responses=CAMPAIGN_ERRORS | AUTH,
+)
+async def add_request(
+    session: SessionDep, principal: CurrentPrincipal, campaign_id: IdPath, body: RequestCreate
+) -> RequestPublic:
+    row = await campaigns.add_request(session, principal, campaign_id, body)
+    return RequestPublic.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/purchase-campaigns/{campaign_id}/close",
+    response_model=CampaignPublic,
+    tags=["joint purchase"],
+    summary="Round to supplier packs, price at the pooled tier, share the cost to the cent",
+    responses=CAMPAIGN_ERRORS | AUTH,
+)
+async def close_campaign(
+    session: SessionDep, principal: CurrentPrincipal, campaign_id: IdPath
+) -> CampaignPublic:
+    campaign = await campaigns.close_campaign(session, principal, campaign_id, now=utcnow())
+    return await campaigns.campaign_public(session, principal, campaign)

@@ -1,0 +1,117 @@
+"""API shapes of closing cycles and joint purchases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.core.quantity import PositiveQuantity, Quantity
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SkuClose(BaseModel):
+    sku_id: str
+    demand: Quantity
+    final_unit_price_cents: int
+
+
+class CloseResult(BaseModel):
+    id: str
+    status: str
+    closed_at: datetime | None
+    skus: list[SkuClose]
+
+
+class AllocationPublic(BaseModel):
+    sku_id: str
+    association_id: str
+    offer_id: str
+    quantity: Quantity
+    pinned: Quantity
+    producer_price_cents: int
+    product_id: str
+    product_version: int
+    minimum_waived: bool
+
+
+class DeliveryLinePublic(BaseModel):
+    sku_id: str
+    quantity: Quantity
+    producer_price_cents: int
+    product_id: str
+    product_version: int
+
+
+class DeliveryOrderPublic(BaseModel):
+    id: str
+    cycle_id: str
+    association_id: str
+    collection_centre_id: str
+    status: str
+    lines: list[DeliveryLinePublic]
+
+
+class PackTierIn(Strict):
+    min_packs: int = Field(ge=0, le=1_000_000)
+    pack_price_cents: int = Field(gt=0, le=100_000_000)
+
+
+class CampaignCreate(Strict):
+    network_id: Id
+    supplier_name: Text
+    item_name: Text
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    pack_size: PositiveQuantity
+    tiers: list[PackTierIn] = Field(min_length=1, max_length=20)
+    closes_at: datetime
+
+
+class RequestCreate(Strict):
+    association_id: Id
+    quantity: PositiveQuantity
+    tolerance: Quantity = Decimal(0)
+
+
+class SharePublic(BaseModel):
+    association_id: str
+    quantity: Quantity
+    cost_cents: int
+    cost_alone_cents: int
+    saved_cents: int
+
+
+class RequestPublic(BaseModel):
+    id: str
+    campaign_id: str
+    association_id: str
+    quantity: Quantity
+    tolerance: Quantity
+    created_at: datetime
+
+
+class CampaignPublic(BaseModel):
+    id: str
+    network_id: str
+    supplier_name: str
+    item_name: str
+    unit: str
+    pack_size: Quantity
+    tiers: list[PackTierIn]
+    currency: str
+    closes_at: datetime
+    status: str
+    packs: int | None
+    pack_price_cents: int | None
+    total_cost_cents: int | None
+    rounding: str | None
+    requests: list[RequestPublic] = []
+    shares: list[SharePublic] = []

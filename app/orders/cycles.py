@@ -1,0 +1,224 @@
+"""Order cycles of a network: scheduled → open → closed → settled, at their own times.
+
+A cycle opens and closes by itself: the in-process scheduler and ``minga cycles tick`` both
+call ``tick``. Every state change is one conditional ``UPDATE … WHERE status = …``, so with
+several API workers a due cycle changes state exactly once, whoever gets there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.accounts import audit
+from app.accounts.exceptions import NetworkNotFound
+from app.accounts.models import Organization, OrganizationKind, Role
+from app.accounts.principal import Principal
+from app.core.config import Settings
+from app.core.pagination import PageParams, paginate
+from app.orders.exceptions import CycleNotFound, CycleNotOpen, InvalidCycle
+from app.orders.models import CycleStatus, OrderCycle, OrderEvent
+from app.orders.schemas import CycleCreate
+
+_table: Any = OrderCycle.__table__  # type: ignore[attr-defined]
+
+
+def in_zone(moment: datetime, zone: str) -> datetime:
+    """An aware moment; a naive one is read as wall-clock time in ``zone``."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=ZoneInfo(zone))
+    return moment
+
+
+def event(
+    session: AsyncSession,
+    type_: str,
+    *,
+    cycle_id: str | None = None,
+    order_id: str | None = None,
+    actor: Principal | None = None,
+    **data: Any,
+) -> None:
+    session.add(
+        OrderEvent(
+            cycle_id=cycle_id,
+            order_id=order_id,
+            type=type_,
+            actor_user_id=actor.user_id if actor else None,
+            data=data,
+        )
+    )
+
+
+async def create_cycle(
+    session: AsyncSession, principal: Principal, data: CycleCreate
+) -> OrderCycle:
+    principal.require_member(data.network_id, Role.admin, not_found=NetworkNotFound)
+    orgs = {
+        o.id: o
+        for o in await session.scalars(
+            select(Organization).where(
+                col(Organization.id).in_([data.network_id, data.collection_centre_id])
+            )
+        )
+    }
+    network = orgs.get(data.network_id)
+    if network is None or network.kind != OrganizationKind.network:
+        raise NetworkNotFound()
+    centre = orgs.get(data.collection_centre_id)
+    errors = []
+    if centre is None or centre.kind != OrganizationKind.collection_centre:
+        errors.append({"field": "collection_centre_id", "detail": "not a collection centre"})
+    zone = network.timezone or "UTC"
+    opens_at, closes_at = in_zone(data.opens_at, zone), in_zone(data.closes_at, zone)
+    if closes_at <= opens_at:
+        errors.append({"field": "closes_at", "detail": "must be after opens_at"})
+    if data.delivery_date < closes_at.astimezone(ZoneInfo(zone)).date():
+        errors.append({"field": "delivery_date", "detail": "must not be before the cut-off day"})
+    if errors:
+        raise InvalidCycle(errors[0]["detail"], errors=errors)
+    cycle = OrderCycle(
+        network_id=network.id,
+        collection_centre_id=data.collection_centre_id,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        delivery_date=data.delivery_date,
+        timezone=zone,
+        currency=network.currency or "USD",
+        allocation_policy=data.allocation_policy,
+    )
+    session.add(cycle)
+    await session.flush()
+    event(session, "cycle.created", cycle_id=cycle.id, actor=principal)
+    await audit.record(
+        session,
+        principal,
+        action="cycle.create",
+        object_type="order_cycle",
+        object_id=cycle.id,
+        organization_id=network.id,
+        changes=audit.diff(
+            None,
+            {
+                "opens_at": opens_at,
+                "closes_at": closes_at,
+                "delivery_date": data.delivery_date,
+                "allocation_policy": data.allocation_policy,
+            },
+        ),
+    )
+    return cycle
+
+
+async def get_cycle(session: AsyncSession, cycle_id: str) -> OrderCycle:
+    """Cycles are public to every signed-in user: buyers need their dates."""
+    cycle = await session.get(OrderCycle, cycle_id)
+    if cycle is None:
+        raise CycleNotFound()
+    return cycle
+
+
+async def list_cycles(
+    session: AsyncSession,
+    *,
+    network_id: str | None,
+    status: CycleStatus | None,
+    page: PageParams,
+) -> tuple[Sequence[OrderCycle], str | None]:
+    stmt = select(OrderCycle)
+    if network_id is not None:
+        stmt = stmt.where(OrderCycle.network_id == network_id)
+    if status is not None:
+        stmt = stmt.where(OrderCycle.status == status)
+    return await paginate(session, stmt, key=col(OrderCycle.id), params=page)
+
+
+def ensure_open(cycle: OrderCycle, now: datetime) -> None:
+    """Orders go in while the cycle is open and its cut-off has not passed."""
+    if cycle.status != CycleStatus.open or now >= cycle.closes_at:
+        local = cycle.closes_at.astimezone(ZoneInfo(cycle.timezone))
+        raise CycleNotOpen(
+            f"The cycle is {cycle.status}; its cut-off is {local.isoformat()} ({cycle.timezone})"
+            if cycle.status == CycleStatus.open
+            else f"The cycle is {cycle.status}"
+        )
+
+
+async def transition(
+    session: AsyncSession, cycle_id: str, source: CycleStatus, target: CycleStatus, now: datetime
+) -> bool:
+    """Move the cycle from ``source`` to ``target``; False when someone else already did."""
+    values: dict[str, Any] = {"status": target}
+    if target is CycleStatus.open:
+        values["opened_at"] = now
+    if target is CycleStatus.closed:
+        values["closed_at"] = now
+    result = await session.execute(
+        update(_table).where(_table.c.id == cycle_id, _table.c.status == source).values(**values)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    event(session, f"cycle.{target}", cycle_id=cycle_id)
+    cycle = await session.get(OrderCycle, cycle_id)
+    if cycle is not None:
+        await session.refresh(cycle)
+    return True
+
+
+CycleHook = Callable[[AsyncSession, Settings, OrderCycle, datetime], Awaitable[None]]
+_on_open: list[CycleHook] = []
+_on_due: list[CycleHook] = []
+
+
+def on_open(hook: CycleHook) -> CycleHook:
+    """Run ``hook`` in the transaction that opens a cycle (standing orders use it)."""
+    _on_open.append(hook)
+    return hook
+
+
+def on_cut_off(hook: CycleHook) -> CycleHook:
+    """Run ``hook`` for an open cycle whose cut-off has passed (closing uses it)."""
+    _on_due.append(hook)
+    return hook
+
+
+async def open_cycle(
+    session: AsyncSession, settings: Settings, cycle: OrderCycle, now: datetime
+) -> bool:
+    if not await transition(session, cycle.id, CycleStatus.scheduled, CycleStatus.open, now):
+        return False
+    for hook in _on_open:
+        await hook(session, settings, cycle, now)
+    return True
+
+
+async def due_cycles(session: AsyncSession, now: datetime) -> tuple[list[str], list[str]]:
+    """Ids of the cycles to open and of those past their cut-off."""
+    to_open = await session.scalars(
+        select(OrderCycle.id).where(
+            OrderCycle.status == CycleStatus.scheduled, col(OrderCycle.opens_at) <= now
+        )
+    )
+    to_close = await session.scalars(
+        select(OrderCycle.id).where(
+            OrderCycle.status == CycleStatus.open, col(OrderCycle.closes_at) <= now
+        )
+    )
+    return list(to_open), list(to_close)
+
+
+async def run_cut_off(
+    session: AsyncSession, settings: Settings, cycle: OrderCycle, now: datetime
+) -> None:
+    """Close a cycle past its cut-off: the closing hook when one is installed (aggregation),
+    else just the state change."""
+    if not _on_due:
+        await transition(session, cycle.id, CycleStatus.open, CycleStatus.closed, now)
+    for hook in _on_due:
+        await hook(session, settings, cycle, now)

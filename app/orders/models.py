@@ -1,0 +1,208 @@
+"""Tables of the orders domain: cycles, per-SKU stock, offers, orders, standing orders and
+the append-only event log of orders and cycles."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.ids import new_id
+from app.core.timeutil import UTCDateTime, utcnow
+
+
+class CycleStatus(StrEnum):
+    scheduled = "scheduled"
+    open = "open"
+    closed = "closed"
+    settled = "settled"
+
+
+class AllocationPolicy(StrEnum):
+    proportional = "proportional"
+    equal_share = "equal_share"
+    income_equalizing = "income_equalizing"
+
+
+class PaymentMethod(StrEnum):
+    """How a buyer pays an order; the payments domain provides each method."""
+
+    card = "card"
+    invoice = "invoice"
+    cash_on_delivery = "cash_on_delivery"
+
+
+class OrderStatus(StrEnum):
+    placed = "placed"
+    cancelled = "cancelled"
+    confirmed = "confirmed"
+    delivered = "delivered"
+
+
+def _id() -> Any:
+    return Field(default_factory=new_id, primary_key=True, max_length=36)
+
+
+def _fk(target: str, *, index: bool = True, ondelete: Any = None) -> Any:
+    kwargs: dict[str, Any] = {"max_length": 36, "foreign_key": target, "index": index}
+    if ondelete:
+        kwargs["ondelete"] = ondelete
+    return Field(**kwargs)
+
+
+def _now() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _qty(default: Any = None) -> Any:
+    if default is None:
+        return Field(max_digits=14, decimal_places=3)
+    return Field(default=default, max_digits=14, decimal_places=3)
+
+
+class OrderCycle(SQLModel, table=True):
+    __tablename__ = "order_cycles"
+    __table_args__ = (CheckConstraint("closes_at > opens_at", name="closes_after_opening"),)
+
+    id: str = _id()
+    network_id: str = _fk("organizations.id")
+    collection_centre_id: str = _fk("organizations.id")
+    opens_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    closes_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    delivery_date: date
+    timezone: str = Field(max_length=64)
+    currency: str = Field(sa_type=String(3))
+    allocation_policy: str = Field(sa_type=String(32))
+    status: str = Field(default=CycleStatus.scheduled, sa_type=String(16), index=True)
+    created_at: datetime = _now()
+    opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CycleSku(SQLModel, table=True):
+    """Supply of one SKU in one cycle. ``reserved`` only ever moves with a conditional
+    ``UPDATE … WHERE offered - reserved >= :q``, so no order can oversell it.
+
+    Counted in thousandths of the sale unit as integers: SQL arithmetic on them is exact on
+    SQLite too (which has no decimal type) and matches the quantities' scale of 3.
+    """
+
+    __tablename__ = "cycle_skus"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "sku_id"),
+        CheckConstraint("reserved_milli >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved_milli <= offered_milli", name="reserved_within_offered"),
+    )
+
+    id: str = _id()
+    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
+    sku_id: str = _fk("brand_skus.id")
+    offered_milli: int = Field(default=0, sa_type=BigInteger)
+    reserved_milli: int = Field(default=0, sa_type=BigInteger)
+
+
+class Offer(SQLModel, table=True):
+    """What one approved supplier association can deliver of a SKU in a cycle."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "sku_id", "association_id"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    )
+
+    id: str = _id()
+    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
+    sku_id: str = _fk("brand_skus.id")
+    association_id: str = _fk("organizations.id")
+    supplier_id: str = _fk("sku_suppliers.id", index=False)
+    quantity: Decimal = _qty()
+    min_delivery: Decimal = _qty(Decimal(0))
+    created_at: datetime = _now()
+    updated_at: datetime = _now()
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    id: str = _id()
+    cycle_id: str = _fk("order_cycles.id")
+    buyer_id: str = _fk("organizations.id")
+    status: str = Field(default=OrderStatus.placed, sa_type=String(16), index=True)
+    payment_method: str = Field(sa_type=String(24))
+    payment_method_id: str | None = Field(default=None, max_length=255)
+    purchase_order_number: str | None = Field(default=None, max_length=64)
+    currency: str = Field(sa_type=String(3))
+    total_cents: int = 0
+    final_total_cents: int | None = None
+    standing_order_id: str | None = Field(default=None, max_length=36, index=True)
+    placed_by_user_id: str | None = Field(default=None, max_length=36)
+    created_at: datetime = _now()
+    updated_at: datetime = _now()
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "sku_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: str = _id()
+    order_id: str = _fk("orders.id", ondelete="CASCADE")
+    sku_id: str = _fk("brand_skus.id")
+    quantity: Decimal = _qty()
+    preferred_association_id: str | None = Field(
+        default=None, max_length=36, foreign_key="organizations.id"
+    )
+    unit_price_cents: int
+    confirmed_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
+    final_unit_price_cents: int | None = None
+    delivered_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
+
+
+class OrderEvent(SQLModel, table=True):
+    """Append-only history of cycles and orders: what happened, when, by whom."""
+
+    __tablename__ = "order_events"
+
+    id: str = _id()
+    cycle_id: str | None = Field(default=None, max_length=36, index=True)
+    order_id: str | None = Field(default=None, max_length=36, index=True)
+    type: str = Field(max_length=48)
+    actor_user_id: str | None = Field(default=None, max_length=36)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _now()
+
+
+class StandingOrder(SQLModel, table=True):
+    """A restaurant's regular order, placed by itself into each new cycle of the network."""
+
+    __tablename__ = "standing_orders"
+
+    id: str = _id()
+    buyer_id: str = _fk("organizations.id")
+    network_id: str = _fk("organizations.id")
+    payment_method: str = Field(sa_type=String(24))
+    payment_method_id: str | None = Field(default=None, max_length=255)
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: datetime = _now()
+
+
+class StandingOrderRun(SQLModel, table=True):
+    """One placement of a standing order in a cycle (at most one), with what was skipped."""
+
+    __tablename__ = "standing_order_runs"
+    __table_args__ = (UniqueConstraint("standing_order_id", "cycle_id"),)
+
+    id: str = _id()
+    standing_order_id: str = _fk("standing_orders.id", ondelete="CASCADE")
+    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
+    order_id: str | None = Field(default=None, max_length=36)
+    skipped: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = _now()

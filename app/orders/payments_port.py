@@ -1,0 +1,51 @@
+"""The port through which orders hold, change and release their buyers' money.
+
+Orders come before payments in the domain order (payments build on orders), so orders do
+not import payments: they call this port, and the payments domain installs its
+implementation when it is imported (``app.payments.order_payments``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Organization
+from app.core.config import Settings
+
+if TYPE_CHECKING:
+    from app.orders.models import Order
+    from app.orders.schemas import PaymentPublic
+
+
+class PaymentPort(Protocol):
+    async def authorize(
+        self, session: AsyncSession, settings: Settings, *, order: Order, buyer: Organization
+    ) -> None:
+        """Hold ``order.total_cents`` the way the order pays (402 when a card declines)."""
+        ...
+
+    async def change(
+        self, session: AsyncSession, settings: Settings, *, order: Order, amount_cents: int
+    ) -> None: ...
+
+    async def cancel(self, session: AsyncSession, settings: Settings, *, order: Order) -> None: ...
+
+    async def payments_of(
+        self, session: AsyncSession, order_ids: Sequence[str]
+    ) -> dict[str, PaymentPublic]: ...
+
+
+_installed: list[PaymentPort] = []
+
+
+def install(port: PaymentPort) -> None:
+    _installed[:] = [port]
+
+
+def port() -> PaymentPort:
+    if not _installed:
+        raise RuntimeError("no payment port installed: import app.payments.order_payments")
+    return _installed[0]

@@ -1,0 +1,382 @@
+"""Buyer orders: placement with atomic reservation, changes and cancellation until the
+cut-off, and the views buyers and networks read.
+
+Money is authorised before the stock is reserved, so no row lock is ever held while a
+payment provider is called; if the reservation then fails, the authorisation is released
+after the rollback.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.accounts.exceptions import OrganizationNotFound
+from app.accounts.models import Organization, OrganizationKind, Role
+from app.accounts.principal import Principal
+from app.brands.models import BrandSku
+from app.core.config import Settings
+from app.core.money import cents_times
+from app.core.pagination import PageParams, paginate
+from app.core.quantity import is_multiple
+from app.core.timeutil import utcnow
+from app.orders import stock
+from app.orders.cycles import ensure_open, event, get_cycle
+from app.orders.exceptions import (
+    InsufficientSupply,
+    InvalidOrder,
+    NotPackMultiple,
+    OrderNotChangeable,
+    OrderNotFound,
+)
+from app.orders.models import Offer, Order, OrderCycle, OrderLine, OrderStatus, PaymentMethod
+from app.orders.offers import sku_of_network
+from app.orders.payments_port import port as payment_port
+from app.orders.pricing import total_cents, unit_prices
+from app.orders.schemas import LineIn, LinePublic, OrderCreate, OrderPublic, OrderUpdate
+
+
+async def _buyer(session: AsyncSession, principal: Principal | None, buyer_id: str) -> Organization:
+    if principal is not None:
+        principal.require_member(buyer_id)
+    buyer = await session.get(Organization, buyer_id)
+    if buyer is None:
+        raise OrganizationNotFound()
+    if buyer.kind != OrganizationKind.buyer:
+        raise InvalidOrder(errors=[{"field": "buyer_id", "detail": "not a buyer organisation"}])
+    return buyer
+
+
+async def check_lines(
+    session: AsyncSession, cycle: OrderCycle, lines: Sequence[LineIn]
+) -> dict[str, BrandSku]:
+    """The lines' SKUs, after checking them: one line per SKU, whole packs, a preferred
+    association that really offers the SKU in this cycle."""
+    errors = []
+    counts = Counter(line.sku_id for line in lines)
+    for i, line in enumerate(lines):
+        if counts[line.sku_id] > 1:
+            errors.append({"field": f"lines[{i}].sku_id", "detail": "one line per SKU"})
+    if errors:
+        raise InvalidOrder(errors[0]["detail"], errors=errors)
+    skus = {
+        line.sku_id: await sku_of_network(session, line.sku_id, cycle.network_id) for line in lines
+    }
+    for i, line in enumerate(lines):
+        pack = skus[line.sku_id].pack_size
+        if not is_multiple(line.quantity, pack):
+            errors.append(
+                {"field": f"lines[{i}].quantity", "detail": f"whole packs of {pack}, please"}
+            )
+    if errors:
+        raise NotPackMultiple(errors[0]["detail"], errors=errors)
+    preferred = {
+        (line.sku_id, line.preferred_association_id)
+        for line in lines
+        if line.preferred_association_id
+    }
+    if preferred:
+        offered = set(
+            (
+                await session.execute(
+                    select(Offer.sku_id, Offer.association_id).where(
+                        Offer.cycle_id == cycle.id,
+                        col(Offer.sku_id).in_([s for s, _ in preferred]),
+                    )
+                )
+            ).all()
+        )
+        for i, line in enumerate(lines):
+            if (
+                line.preferred_association_id
+                and (line.sku_id, line.preferred_association_id) not in offered
+            ):
+                errors.append(
+                    {
+                        "field": f"lines[{i}].preferred_association_id",
+                        "detail": "this association offers no such SKU in the cycle",
+                    }
+                )
+        if errors:
+            raise InvalidOrder(errors[0]["detail"], errors=errors)
+    return skus
+
+
+def _shortage_problem(
+    lines: Sequence[LineIn], short: Sequence[stock.Shortage]
+) -> InsufficientSupply:
+    index = {line.sku_id: i for i, line in enumerate(lines)}
+    errors = [
+        {
+            "field": f"lines[{index[s.sku_id]}].quantity",
+            "rule": "insufficient_supply",
+            "sku_id": s.sku_id,
+            "detail": f"asked {s.wanted}, {s.available} available",
+            "available": str(s.available),
+        }
+        for s in short
+    ]
+    return InsufficientSupply("; ".join(e["detail"] for e in errors), errors=errors)
+
+
+async def place(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    actor: Principal | None,
+    cycle: OrderCycle,
+    buyer: Organization,
+    lines: Sequence[LineIn],
+    payment_method: PaymentMethod,
+    payment_method_id: str | None,
+    purchase_order_number: str | None = None,
+    standing_order_id: str | None = None,
+    now: datetime,
+) -> Order:
+    """Place an order: authorise the estimate, reserve every line, or change nothing."""
+    ensure_open(cycle, now)
+    skus = await check_lines(session, cycle, lines)
+    wanted = {line.sku_id: line.quantity for line in lines}
+    # The estimate at the tier this order itself helps reach; prices only fall with volume,
+    # so the final price at close is never above what was authorised here.
+    prices = await unit_prices(session, cycle.id, list(skus), extra=wanted)
+    order = Order(
+        cycle_id=cycle.id,
+        buyer_id=buyer.id,
+        payment_method=payment_method,
+        payment_method_id=payment_method_id,
+        purchase_order_number=purchase_order_number,
+        currency=cycle.currency,
+        standing_order_id=standing_order_id,
+        placed_by_user_id=actor.user_id if actor else None,
+    )
+    order.total_cents = total_cents((prices[line.sku_id], line.quantity) for line in lines)
+    await payment_port().authorize(session, settings, order=order, buyer=buyer)
+
+    short = await stock.reserve(session, cycle.id, wanted)
+    if short:
+        raise _shortage_problem(lines, short)
+    session.add(order)
+    session.add_all(
+        OrderLine(
+            order_id=order.id,
+            sku_id=line.sku_id,
+            quantity=line.quantity,
+            preferred_association_id=line.preferred_association_id,
+            unit_price_cents=prices[line.sku_id],
+        )
+        for line in lines
+    )
+    await session.flush()
+    event(
+        session,
+        "order.placed",
+        cycle_id=cycle.id,
+        order_id=order.id,
+        actor=actor,
+        total_cents=order.total_cents,
+    )
+    return order
+
+
+async def place_order(
+    session: AsyncSession, principal: Principal, settings: Settings, data: OrderCreate
+) -> Order:
+    buyer = await _buyer(session, principal, data.buyer_id)
+    cycle = await get_cycle(session, data.cycle_id)
+    return await place(
+        session,
+        settings,
+        actor=principal,
+        cycle=cycle,
+        buyer=buyer,
+        lines=data.lines,
+        payment_method=data.payment_method,
+        payment_method_id=data.payment_method_id,
+        purchase_order_number=data.purchase_order_number,
+        now=utcnow(),
+    )
+
+
+def visible_orders(principal: Principal) -> SelectOfScalar[Order]:
+    stmt = select(Order)
+    if principal.is_platform_admin:
+        return stmt
+    mine = list(principal.roles)
+    of_my_networks = select(OrderCycle.id).where(col(OrderCycle.network_id).in_(mine))
+    return stmt.where(or_(col(Order.buyer_id).in_(mine), col(Order.cycle_id).in_(of_my_networks)))
+
+
+async def get_order(session: AsyncSession, principal: Principal, order_id: str) -> Order:
+    order = await session.scalar(visible_orders(principal).where(Order.id == order_id))
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+async def _own_order(session: AsyncSession, principal: Principal, order_id: str) -> Order:
+    """An order its buyer's staff may change (404 for everyone else)."""
+    order = await session.get(Order, order_id)
+    if order is None or not principal.is_member(order.buyer_id, Role.staff):
+        raise OrderNotFound()
+    return order
+
+
+async def _lines(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, list[OrderLine]]:
+    out: dict[str, list[OrderLine]] = {oid: [] for oid in order_ids}
+    rows = await session.scalars(
+        select(OrderLine)
+        .where(col(OrderLine.order_id).in_(list(order_ids)))
+        .order_by(col(OrderLine.sku_id))
+    )
+    for line in rows:
+        out[line.order_id].append(line)
+    return out
+
+
+async def change_order(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    order_id: str,
+    data: OrderUpdate,
+) -> Order:
+    """Replace the lines until the cut-off: the stock follows, the authorisation too."""
+    order = await _own_order(session, principal, order_id)
+    if order.status != OrderStatus.placed:
+        raise OrderNotChangeable(f"The order is {order.status}")
+    cycle = await get_cycle(session, order.cycle_id)
+    now = utcnow()
+    ensure_open(cycle, now)
+    await check_lines(session, cycle, data.lines)
+    old = (await _lines(session, [order.id]))[order.id]
+    before = {line.sku_id: line.quantity for line in old}
+    after = {line.sku_id: line.quantity for line in data.lines}
+    more = {s: q - before.get(s, Decimal(0)) for s, q in after.items() if q > before.get(s, 0)}
+    less = {s: q - after.get(s, Decimal(0)) for s, q in before.items() if q > after.get(s, 0)}
+    prices = await unit_prices(session, cycle.id, sorted(set(after)), extra=more)
+    new_total = total_cents((prices[s], q) for s, q in after.items())
+    await payment_port().change(session, settings, order=order, amount_cents=new_total)
+
+    await stock.release(session, cycle.id, less)
+    short = await stock.reserve(session, cycle.id, more)
+    if short:
+        raise _shortage_problem(data.lines, short)
+    for line in old:
+        await session.delete(line)
+    await session.flush()
+    session.add_all(
+        OrderLine(
+            order_id=order.id,
+            sku_id=line.sku_id,
+            quantity=line.quantity,
+            preferred_association_id=line.preferred_association_id,
+            unit_price_cents=prices[line.sku_id],
+        )
+        for line in data.lines
+    )
+    order.total_cents = new_total
+    if data.purchase_order_number is not None:
+        order.purchase_order_number = data.purchase_order_number
+    order.updated_at = now
+    await session.flush()
+    event(
+        session,
+        "order.changed",
+        cycle_id=cycle.id,
+        order_id=order.id,
+        actor=principal,
+        total_cents=new_total,
+    )
+    return order
+
+
+async def cancel_order(
+    session: AsyncSession, principal: Principal, settings: Settings, order_id: str
+) -> Order:
+    order = await _own_order(session, principal, order_id)
+    if order.status == OrderStatus.cancelled:
+        return order  # cancelling twice changes nothing
+    if order.status != OrderStatus.placed:
+        raise OrderNotChangeable(f"The order is {order.status}")
+    cycle = await get_cycle(session, order.cycle_id)
+    now = utcnow()
+    ensure_open(cycle, now)
+    await payment_port().cancel(session, settings, order=order)
+    lines = (await _lines(session, [order.id]))[order.id]
+    await stock.release(session, cycle.id, {line.sku_id: line.quantity for line in lines})
+    order.status = OrderStatus.cancelled
+    order.cancelled_at = now
+    order.updated_at = now
+    await session.flush()
+    event(session, "order.cancelled", cycle_id=cycle.id, order_id=order.id, actor=principal)
+    return order
+
+
+async def list_orders(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    buyer_id: str | None,
+    cycle_id: str | None,
+    status: OrderStatus | None,
+    page: PageParams,
+) -> tuple[Sequence[Order], str | None]:
+    stmt = visible_orders(principal)
+    if buyer_id is not None:
+        stmt = stmt.where(Order.buyer_id == buyer_id)
+    if cycle_id is not None:
+        stmt = stmt.where(Order.cycle_id == cycle_id)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    return await paginate(session, stmt, key=col(Order.id), params=page)
+
+
+async def order_publics(session: AsyncSession, orders: Sequence[Order]) -> list[OrderPublic]:
+    """Orders with their lines and payment, in three queries whatever the page size."""
+    ids = [o.id for o in orders]
+    lines = await _lines(session, ids)
+    payments = await payment_port().payments_of(session, ids)
+    return [
+        OrderPublic(
+            id=o.id,
+            cycle_id=o.cycle_id,
+            buyer_id=o.buyer_id,
+            status=OrderStatus(o.status),
+            payment_method=o.payment_method,
+            purchase_order_number=o.purchase_order_number,
+            currency=o.currency,
+            lines=[
+                LinePublic(
+                    sku_id=line.sku_id,
+                    quantity=line.quantity,
+                    preferred_association_id=line.preferred_association_id,
+                    unit_price_cents=line.unit_price_cents,
+                    line_total_cents=cents_times(
+                        line.final_unit_price_cents or line.unit_price_cents,
+                        line.confirmed_quantity
+                        if line.confirmed_quantity is not None
+                        else line.quantity,
+                    ),
+                    confirmed_quantity=line.confirmed_quantity,
+                    final_unit_price_cents=line.final_unit_price_cents,
+                    delivered_quantity=line.delivered_quantity,
+                )
+                for line in lines[o.id]
+            ],
+            total_cents=o.total_cents,
+            final_total_cents=o.final_total_cents,
+            standing_order_id=o.standing_order_id,
+            payment=payments.get(o.id),
+            created_at=o.created_at,
+            updated_at=o.updated_at,
+        )
+        for o in orders
+    ]
