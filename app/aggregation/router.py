@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from app.accounts import exceptions as accounts_exc
-from app.aggregation import campaigns, service
+from app.aggregation import campaigns, service, views
 from app.aggregation import exceptions as exc
 from app.aggregation.schemas import (
     AllocationPublic,
@@ -74,7 +74,7 @@ async def close_cycle(
 async def list_allocations(
     session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
 ) -> list[AllocationPublic]:
-    return await service.list_allocations(session, principal, cycle_id)
+    return await views.list_allocations(session, principal, cycle_id)
 
 
 @router.get(
@@ -86,7 +86,7 @@ async def list_allocations(
 async def list_delivery_orders(
     session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
 ) -> list[DeliveryOrderPublic]:
-    return await service.list_delivery_orders(session, principal, cycle_id)
+    return await views.list_delivery_orders(session, principal, cycle_id)
 
 
 # --- joint purchase campaigns ---------------------------------------------------------------

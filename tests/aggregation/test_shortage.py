@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from app.aggregation.shortage import Cut, Line, share_shortfall
 
 D = Decimal
-FAST = settings(max_examples=200, deadline=None)
+# The issue asks for at least 500 examples of every property.
+PROPERTY = settings(max_examples=500, deadline=None)
 
 
 def cuts(result: list[Cut]) -> dict[str, Decimal]:
@@ -67,7 +68,7 @@ def shortages(draw: st.DrawFn) -> tuple[Decimal, list[Line], Decimal]:
     return draw(st.integers(0, total)) * step, lines, step
 
 
-@FAST
+@PROPERTY
 @given(shortages(), st.data())
 def test_cuts_are_exact_bounded_in_steps_and_order_free(
     case: tuple[Decimal, list[Line], Decimal], data: st.DataObject
