@@ -6,16 +6,20 @@ from app.brands import models as brands_models
 from app.catalog import models as catalog_models
 from app.core import idempotency as idempotency_models
 from app.core.db import metadata
+from app.fulfilment import models as fulfilment_models
 from app.orders import models as orders_models
 from app.payments import models as payments_models
+from app.settlement import models as settlement_models
 
 __all__ = [
     "accounts_models",
     "aggregation_models",
     "brands_models",
     "catalog_models",
+    "fulfilment_models",
     "idempotency_models",
     "metadata",
     "orders_models",
     "payments_models",
+    "settlement_models",
 ]

@@ -83,6 +83,10 @@ class DeliveryOrderLine(SQLModel, table=True):
     producer_price_cents: int
     product_id: str = Field(max_length=36)
     product_version: int
+    # set by the collection centre: what it accepted, and what of it went to buyers (its own
+    # allocation plus any other association's shortfall it covered; it is paid for this)
+    accepted_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
+    supplied_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
 
 
 class CampaignStatus(StrEnum):

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     osrm_url: str | None = None
+    route_detour_factor: float = 1.3
+    route_speed_kmh: float = 35.0
+    # Request bodies: JSON and forms, and multipart uploads (photos, CSV imports).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_multipart_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     media_dir: str = "./media"
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     log_level: str = "INFO"

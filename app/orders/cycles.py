@@ -139,6 +139,25 @@ async def list_cycles(
     return await paginate(session, stmt, key=col(OrderCycle.id), params=page)
 
 
+async def locked_for_orders(session: AsyncSession, cycle_id: str) -> OrderCycle:
+    """The cycle, re-read under a shared row lock for the rest of the transaction.
+
+    Orders take it shared (they never wait for each other); closing the cycle updates the
+    row, so it waits for the orders in flight, and orders after it see it closed. Without
+    it an order committed during a close could stay out of the aggregation. (SQLite runs
+    one writer at a time, so there the question never arises.)
+    """
+    cycle = await session.scalar(
+        select(OrderCycle)
+        .where(OrderCycle.id == cycle_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    if cycle is None:
+        raise CycleNotFound()
+    return cycle
+
+
 def ensure_open(cycle: OrderCycle, now: datetime) -> None:
     """Orders go in while the cycle is open and its cut-off has not passed."""
     if cycle.status != CycleStatus.open or now >= cycle.closes_at:

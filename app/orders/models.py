@@ -161,6 +161,8 @@ class OrderLine(SQLModel, table=True):
     confirmed_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
     final_unit_price_cents: int | None = None
     delivered_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
+    # what the buyer pays for: the real weight for variable-weight goods, else delivered
+    billed_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
 
 
 class OrderEvent(SQLModel, table=True):

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.db import transaction
 from app.core.idempotency import purge_expired
+from app.core.metrics import JOB_FAILURES
 from app.core.timeutil import utcnow
 from app.orders import cycles
 from app.orders.models import OrderCycle
@@ -46,6 +47,7 @@ async def tick(
                     result.opened.append(cycle_id)
         except Exception:
             log.exception("opening cycle %s failed", cycle_id)
+            JOB_FAILURES.labels("cycle_open").inc()
             result.failed.append(cycle_id)
     for cycle_id in to_close:
         try:
@@ -58,6 +60,7 @@ async def tick(
                         result.closed.append(cycle_id)
         except Exception:
             log.exception("closing cycle %s failed", cycle_id)
+            JOB_FAILURES.labels("cycle_close").inc()
             result.failed.append(cycle_id)
     async with transaction(sessionmaker) as session:
         await purge_expired(session, now=now)
@@ -95,4 +98,5 @@ class Scheduler:
                     log.info("scheduler opened %s closed %s", done.opened, done.closed)
             except Exception:
                 log.exception("scheduler tick failed")
+                JOB_FAILURES.labels("scheduler_tick").inc()
             await asyncio.sleep(self.interval)

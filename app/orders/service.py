@@ -23,12 +23,14 @@ from app.accounts.models import Organization, OrganizationKind, Role
 from app.accounts.principal import Principal
 from app.brands.models import BrandSku
 from app.core.config import Settings
+from app.core.db import after_commit
+from app.core.metrics import ORDERS_PLACED
 from app.core.money import cents_times
 from app.core.pagination import PageParams, paginate
 from app.core.quantity import is_multiple
 from app.core.timeutil import utcnow
 from app.orders import stock
-from app.orders.cycles import ensure_open, event, get_cycle
+from app.orders.cycles import ensure_open, event, get_cycle, locked_for_orders
 from app.orders.exceptions import (
     InsufficientSupply,
     InvalidOrder,
@@ -141,6 +143,7 @@ async def place(
     now: datetime,
 ) -> Order:
     """Place an order: authorise the estimate, reserve every line, or change nothing."""
+    cycle = await locked_for_orders(session, cycle.id)
     ensure_open(cycle, now)
     skus = await check_lines(session, cycle, lines)
     wanted = {line.sku_id: line.quantity for line in lines}
@@ -183,7 +186,12 @@ async def place(
         actor=actor,
         total_cents=order.total_cents,
     )
+    after_commit(session, _count_order)
     return order
+
+
+async def _count_order() -> None:
+    ORDERS_PLACED.inc()
 
 
 async def place_order(
@@ -252,7 +260,7 @@ async def change_order(
     order = await _own_order(session, principal, order_id)
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(f"The order is {order.status}")
-    cycle = await get_cycle(session, order.cycle_id)
+    cycle = await locked_for_orders(session, order.cycle_id)
     now = utcnow()
     ensure_open(cycle, now)
     await check_lines(session, cycle, data.lines)
@@ -306,7 +314,7 @@ async def cancel_order(
         return order  # cancelling twice changes nothing
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(f"The order is {order.status}")
-    cycle = await get_cycle(session, order.cycle_id)
+    cycle = await locked_for_orders(session, order.cycle_id)
     now = utcnow()
     ensure_open(cycle, now)
     await payment_port().cancel(session, settings, order=order)

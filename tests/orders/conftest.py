@@ -48,10 +48,13 @@ class Market:
             "collection_centre_id": self.centre["id"],
             "opens_at": str(opens_at or (now - timedelta(hours=1)).isoformat()),
             "closes_at": str(closes_at or (now + timedelta(days=2)).isoformat()),
-            "delivery_date": (now + timedelta(days=3)).date().isoformat(),
+            "delivery_date": None,
             "allocation_policy": "proportional",
         }
         body.update(fields)
+        if body["delivery_date"] is None:  # the day after the cut-off
+            closes = datetime.fromisoformat(str(body["closes_at"]))
+            body["delivery_date"] = (closes + timedelta(days=1)).date().isoformat()
         r = await self.client.post("/api/v1/cycles", json=body, headers=self.net.admin)
         assert r.status_code == 201, r.text
         result: dict[str, Any] = r.json()

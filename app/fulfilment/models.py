@@ -1,0 +1,231 @@
+"""Tables of the collection centre: goods receipts and their lots, shipments, vehicles,
+buyers' delivery windows and route plans.
+
+As elsewhere, no ORM relationships: rows are joined explicitly in queries, one query per
+table for a whole page.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.ids import new_id
+from app.core.timeutil import UTCDateTime, utcnow
+
+
+class ShipmentStatus(StrEnum):
+    packed = "packed"
+    delivered = "delivered"
+
+
+def _id() -> Any:
+    return Field(default_factory=new_id, primary_key=True, max_length=36)
+
+
+def _fk(target: str, *, ondelete: Any = None, index: bool = True) -> Any:
+    kwargs: dict[str, Any] = {"max_length": 36, "foreign_key": target, "index": index}
+    if ondelete:
+        kwargs["ondelete"] = ondelete
+    return Field(**kwargs)
+
+
+def _qty(default: Decimal | None = None) -> Any:
+    if default is None:
+        return Field(max_digits=14, decimal_places=3)
+    return Field(default=default, max_digits=14, decimal_places=3)
+
+
+def _kg(*, optional: bool = False) -> Any:
+    if optional:
+        return Field(default=None, max_digits=12, decimal_places=3)
+    return Field(default=Decimal(0), max_digits=12, decimal_places=3)
+
+
+def _now() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class GoodsReceipt(SQLModel, table=True):
+    """One arrival of goods of a delivery order at the collection centre (there may be
+    several: partial deliveries add up)."""
+
+    __tablename__ = "goods_receipts"
+
+    id: str = _id()
+    delivery_order_id: str = _fk("delivery_orders.id", ondelete="CASCADE")
+    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
+    association_id: str = _fk("organizations.id")
+    collection_centre_id: str = _fk("organizations.id")
+    received_by_user_id: str | None = Field(default=None, max_length=36)
+    received_at: datetime = _now()
+    temperature_alert: bool = False
+
+
+class Lot(SQLModel, table=True):
+    """One line of a receipt: a lot of one SKU from one association, with what was accepted
+    and rejected, its real weight and temperature. Lot codes are unique everywhere: they are
+    printed on labels and resolve to this row from a QR code."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        UniqueConstraint("code"),
+        CheckConstraint("accepted_quantity >= 0", name="accepted_not_negative"),
+        CheckConstraint("rejected_quantity >= 0", name="rejected_not_negative"),
+    )
+
+    id: str = _id()
+    code: str = Field(max_length=40)
+    receipt_id: str = _fk("goods_receipts.id", ondelete="CASCADE")
+    delivery_order_id: str = _fk("delivery_orders.id", ondelete="CASCADE")
+    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
+    association_id: str = _fk("organizations.id")
+    sku_id: str = _fk("brand_skus.id")
+    product_id: str = Field(max_length=36)
+    product_version: int
+    accepted_quantity: Decimal = _qty()
+    rejected_quantity: Decimal = _qty(Decimal(0))
+    rejection_reason: str | None = Field(default=None, max_length=500)
+    weight_kg: Decimal | None = _kg(optional=True)
+    temperature_c: Decimal | None = Field(default=None, max_digits=4, decimal_places=1)
+    temperature_alert: bool = False
+    received_at: datetime = _now()
+
+
+class Shipment(SQLModel, table=True):
+    """Everything one buyer gets in one cycle, packed at the centre."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (UniqueConstraint("cycle_id", "buyer_id"),)
+
+    id: str = _id()
+    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
+    buyer_id: str = _fk("organizations.id")
+    collection_centre_id: str = _fk("organizations.id")
+    status: str = Field(default=ShipmentStatus.packed, sa_type=String(16))
+    weight_kg: Decimal = _kg()
+    chilled: bool = False
+    built_at: datetime = _now()
+    received_by: str | None = Field(default=None, max_length=200)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_by_user_id: str | None = Field(default=None, max_length=36)
+
+
+class ShipmentItem(SQLModel, table=True):
+    """One buyer order line in a shipment. ``confirmed_at_close`` keeps what the close had
+    confirmed, so that building the shipments again starts from the same point."""
+
+    __tablename__ = "shipment_items"
+    __table_args__ = (UniqueConstraint("order_line_id"),)
+
+    id: str = _id()
+    shipment_id: str = _fk("shipments.id", ondelete="CASCADE")
+    order_id: str = _fk("orders.id")
+    order_line_id: str = _fk("order_lines.id", index=False)
+    sku_id: str = _fk("brand_skus.id")
+    confirmed_at_close: Decimal = _qty()
+    quantity: Decimal = _qty()
+    weight_kg: Decimal = _kg()
+    real_weight_kg: Decimal | None = _kg(optional=True)
+    returned_quantity: Decimal = _qty(Decimal(0))
+    return_reason: str | None = Field(default=None, max_length=500)
+
+
+class ShipmentLot(SQLModel, table=True):
+    """The part of a lot packed for one shipment item (first received, first out)."""
+
+    __tablename__ = "shipment_lots"
+
+    id: str = _id()
+    shipment_id: str = _fk("shipments.id", ondelete="CASCADE")
+    item_id: str = _fk("shipment_items.id", ondelete="CASCADE")
+    lot_id: str = _fk("lots.id", ondelete="CASCADE")
+    quantity: Decimal = _qty()
+    # the lot's real weight prorated to this quantity, when the lot was weighed
+    weight_kg: Decimal | None = _kg(optional=True)
+
+
+class Vehicle(SQLModel, table=True):
+    __tablename__ = "vehicles"
+    __table_args__ = (
+        CheckConstraint("capacity_kg > 0", name="capacity_positive"),
+        CheckConstraint("shift_end_min > shift_start_min", name="shift_ends_after_start"),
+    )
+
+    id: str = _id()
+    collection_centre_id: str = _fk("organizations.id", ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    capacity_kg: Decimal = Field(max_digits=12, decimal_places=3)
+    chilled: bool = False
+    shift_start_min: int = 6 * 60
+    shift_end_min: int = 18 * 60
+    active: bool = True
+    created_at: datetime = _now()
+
+
+class DeliveryWindow(SQLModel, table=True):
+    """When a buyer takes deliveries (local time of the network), and how long unloading
+    takes. A buyer without a row takes them all day, in ten minutes."""
+
+    __tablename__ = "delivery_windows"
+    __table_args__ = (CheckConstraint("closes_min > opens_min", name="closes_after_opening"),)
+
+    buyer_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", primary_key=True
+    )
+    opens_min: int = 0
+    closes_min: int = 24 * 60
+    service_minutes: int = 10
+    updated_at: datetime = _now()
+
+
+class RoutePlan(SQLModel, table=True):
+    """The planned delivery day of a cycle (one per cycle; planning again replaces it)."""
+
+    __tablename__ = "route_plans"
+    __table_args__ = (UniqueConstraint("cycle_id"),)
+
+    id: str = _id()
+    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE", index=False)
+    collection_centre_id: str = _fk("organizations.id")
+    depot_latitude: float
+    depot_longitude: float
+    matrix_source: str = Field(max_length=16)
+    routed_m: int = 0
+    legs_to_centre_m: int = 0
+    direct_delivery_m: int = 0
+    unassigned: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    planned_at: datetime = _now()
+    planned_by_user_id: str | None = Field(default=None, max_length=36)
+
+
+class PlannedRoute(SQLModel, table=True):
+    __tablename__ = "planned_routes"
+
+    id: str = _id()
+    plan_id: str = _fk("route_plans.id", ondelete="CASCADE")
+    vehicle_id: str = _fk("vehicles.id", ondelete="CASCADE")
+    position: int
+    distance_m: int
+    duration_s: int
+    departure_s: int = 0
+    load_kg: Decimal = _kg()
+
+
+class RouteStop(SQLModel, table=True):
+    __tablename__ = "route_stops"
+
+    id: str = _id()
+    route_id: str = _fk("planned_routes.id", ondelete="CASCADE")
+    shipment_id: str = _fk("shipments.id", ondelete="CASCADE")
+    buyer_id: str = Field(max_length=36)
+    sequence: int
+    eta_seconds: int
+    load_kg: Decimal = _kg()
+    latitude: float
+    longitude: float

@@ -1,0 +1,348 @@
+"""HTTP endpoints of the collection centre: receipts, shipments, documents, vehicles, delivery
+windows, routes, delivery and lot traceability."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Path, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from app.accounts import exceptions as accounts_exc
+from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.ids import IdPath
+from app.core.pagination import Page, PageParamsDep
+from app.core.problems import Unauthenticated, responses
+from app.core.timeutil import utcnow
+from app.fulfilment import (
+    delivery,
+    documents,
+    lots,
+    receipts,
+    routes,
+    shipments,
+    vehicles,
+    views,
+)
+from app.fulfilment import exceptions as exc
+from app.fulfilment.schemas import (
+    DeliveryIn,
+    DeliveryOrderView,
+    DeliveryWindowIn,
+    DeliveryWindowPublic,
+    LotTrace,
+    ReceiptCreate,
+    ReceiptPublic,
+    RoutePlanPublic,
+    ShipmentPublic,
+    VehicleCreate,
+    VehiclePublic,
+)
+from app.orders.exceptions import CycleNotFound
+
+router = APIRouter()
+AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole)
+LotCodePath = Annotated[str, Path(min_length=1, max_length=40)]
+PDF = {200: {"content": {"application/pdf": {}}, "description": "A PDF document"}}
+
+
+# --- delivery orders and receipts ----------------------------------------------------------
+
+
+@router.post(
+    "/delivery-orders/{delivery_order_id}/receipts",
+    response_model=ReceiptPublic,
+    status_code=status.HTTP_201_CREATED,
+    tags=["collection centre"],
+    summary="Receive goods: accepted and rejected quantities, lots, weights, temperatures",
+    responses=responses(
+        exc.DeliveryOrderNotFound,
+        exc.CentreStaffRequired,
+        exc.CycleNotClosed,
+        exc.LotCodeTaken,
+        exc.InvalidReceipt,
+        exc.RejectionReasonRequired,
+        exc.WeightRequired,
+    )
+    | AUTH,
+)
+async def receive_goods(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    delivery_order_id: IdPath,
+    body: ReceiptCreate,
+) -> ReceiptPublic:
+    receipt = await receipts.receive(session, principal, delivery_order_id, body, now=utcnow())
+    [public] = await receipts.receipt_publics(session, [receipt])
+    return public
+
+
+@router.get(
+    "/delivery-orders/{delivery_order_id}",
+    response_model=DeliveryOrderView,
+    tags=["collection centre"],
+    responses=responses(exc.DeliveryOrderNotFound) | AUTH,
+)
+async def get_delivery_order(
+    session: SessionDep, principal: CurrentPrincipal, delivery_order_id: IdPath
+) -> DeliveryOrderView:
+    return await receipts.delivery_order_view(session, principal, delivery_order_id)
+
+
+@router.get(
+    "/delivery-orders/{delivery_order_id}/pick-list.csv",
+    response_class=Response,
+    tags=["collection centre"],
+    summary="Each lot of the delivery order and the shipments it is packed into (CSV)",
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV"}}
+    | responses(exc.DeliveryOrderNotFound)
+    | AUTH,
+)
+async def pick_list(
+    session: SessionDep, principal: CurrentPrincipal, delivery_order_id: IdPath
+) -> Response:
+    body = await documents.pick_list_csv(session, principal, delivery_order_id)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="pick-list-{delivery_order_id}.csv"'
+        },
+    )
+
+
+# --- shipments -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/cycles/{cycle_id}/shipments",
+    response_model=list[ShipmentPublic],
+    tags=["collection centre"],
+    summary="Cover shortfalls, share what is missing, and pack one shipment per buyer",
+    responses=responses(
+        CycleNotFound, exc.CentreStaffRequired, exc.CycleNotClosed, exc.ShipmentsDelivered
+    )
+    | AUTH,
+)
+async def build_shipments(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> list[ShipmentPublic]:
+    rows = await shipments.build_shipments(session, principal, cycle_id, now=utcnow())
+    return await views.shipment_publics(session, rows)
+
+
+@router.get(
+    "/cycles/{cycle_id}/shipments",
+    response_model=Page[ShipmentPublic],
+    tags=["collection centre"],
+    summary="The centre and the network see every shipment of the cycle; a buyer its own",
+    responses=responses(CycleNotFound) | AUTH,
+)
+async def list_shipments(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath, page: PageParamsDep
+) -> Page[ShipmentPublic]:
+    rows, cursor = await views.list_shipments(session, principal, cycle_id, page=page)
+    return Page(items=await views.shipment_publics(session, rows), next_cursor=cursor)
+
+
+@router.get(
+    "/shipments/{shipment_id}",
+    response_model=ShipmentPublic,
+    tags=["collection centre"],
+    responses=responses(exc.ShipmentNotFound) | AUTH,
+)
+async def get_shipment(
+    session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath
+) -> ShipmentPublic:
+    shipment = await views.get_shipment(session, principal, shipment_id)
+    [public] = await views.shipment_publics(session, [shipment])
+    return public
+
+
+@router.get(
+    "/shipments/{shipment_id}/packing-list.pdf",
+    response_class=Response,
+    tags=["collection centre"],
+    responses=PDF | responses(exc.ShipmentNotFound) | AUTH,
+)
+async def packing_list(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath
+) -> Response:
+    data = await documents.packing_data(
+        session, principal, shipment_id, base_url=str(request.base_url)
+    )
+    pdf = await anyio.to_thread.run_sync(documents.packing_list_pdf, data)
+    return _pdf(pdf, f"packing-list-{shipment_id}.pdf")
+
+
+@router.get(
+    "/shipments/{shipment_id}/labels.pdf",
+    response_class=Response,
+    tags=["collection centre"],
+    summary="A label per lot with its origin and a QR code of its traceability address",
+    responses=PDF | responses(exc.ShipmentNotFound) | AUTH,
+)
+async def labels(
+    request: Request, session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath
+) -> Response:
+    data = await documents.packing_data(
+        session, principal, shipment_id, base_url=str(request.base_url)
+    )
+    pdf = await anyio.to_thread.run_sync(documents.labels_pdf, data)
+    return _pdf(pdf, f"labels-{shipment_id}.pdf")
+
+
+def _pdf(body: bytes, filename: str) -> Response:
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.post(
+    "/shipments/{shipment_id}/deliver",
+    response_model=ShipmentPublic,
+    tags=["collection centre"],
+    summary="Record the delivery: who received it and what came back",
+    responses=responses(
+        exc.ShipmentNotFound, exc.CentreStaffRequired, exc.AlreadyDelivered, exc.InvalidReturns
+    )
+    | AUTH,
+)
+async def deliver(
+    session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath, body: DeliveryIn
+) -> ShipmentPublic:
+    shipment = await delivery.deliver(session, principal, shipment_id, body, now=utcnow())
+    [public] = await views.shipment_publics(session, [shipment])
+    return public
+
+
+# --- vehicles and delivery windows ---------------------------------------------------------
+
+
+@router.post(
+    "/collection-centres/{centre_id}/vehicles",
+    response_model=VehiclePublic,
+    status_code=status.HTTP_201_CREATED,
+    tags=["collection centre"],
+    responses=responses(accounts_exc.OrganizationNotFound, exc.InvalidVehicle) | AUTH,
+)
+async def create_vehicle(
+    session: SessionDep, principal: CurrentPrincipal, centre_id: IdPath, body: VehicleCreate
+) -> VehiclePublic:
+    vehicle = await vehicles.create_vehicle(session, principal, centre_id, body)
+    return vehicles.vehicle_public(vehicle)
+
+
+@router.get(
+    "/collection-centres/{centre_id}/vehicles",
+    response_model=Page[VehiclePublic],
+    tags=["collection centre"],
+    responses=responses(accounts_exc.OrganizationNotFound) | AUTH,
+)
+async def list_vehicles(
+    session: SessionDep, principal: CurrentPrincipal, centre_id: IdPath, page: PageParamsDep
+) -> Page[VehiclePublic]:
+    rows, cursor = await vehicles.list_vehicles(session, principal, centre_id, page=page)
+    return Page(items=[vehicles.vehicle_public(v) for v in rows], next_cursor=cursor)
+
+
+@router.put(
+    "/buyers/{buyer_id}/delivery-window",
+    response_model=DeliveryWindowPublic,
+    tags=["collection centre"],
+    summary="When the buyer takes deliveries (network's local time) and unloading minutes",
+    responses=responses(accounts_exc.OrganizationNotFound, exc.InvalidDeliveryWindow) | AUTH,
+)
+async def set_delivery_window(
+    session: SessionDep, principal: CurrentPrincipal, buyer_id: IdPath, body: DeliveryWindowIn
+) -> DeliveryWindowPublic:
+    return await vehicles.set_delivery_window(session, principal, buyer_id, body, now=utcnow())
+
+
+@router.get(
+    "/buyers/{buyer_id}/delivery-window",
+    response_model=DeliveryWindowPublic,
+    tags=["collection centre"],
+    responses=responses(accounts_exc.OrganizationNotFound) | AUTH,
+)
+async def get_delivery_window(
+    session: SessionDep, principal: CurrentPrincipal, buyer_id: IdPath
+) -> DeliveryWindowPublic:
+    return await vehicles.get_delivery_window(session, principal, buyer_id)
+
+
+# --- routes --------------------------------------------------------------------------------
+
+ROUTE_ERRORS = responses(
+    CycleNotFound,
+    exc.CentreStaffRequired,
+    exc.ShipmentsNotBuilt,
+    exc.RoutePlanNotFound,
+    exc.RoutingUnavailable,
+)
+
+
+@router.post(
+    "/cycles/{cycle_id}/routes",
+    response_model=RoutePlanPublic,
+    tags=["routes"],
+    summary="Plan the delivery day (replaces the cycle's previous plan)",
+    responses=ROUTE_ERRORS | AUTH,
+)
+async def plan_routes(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> RoutePlanPublic:
+    plan = await routes.plan_routes(session, principal, settings, cycle_id, now=utcnow())
+    return await routes.plan_public(session, plan)
+
+
+@router.get(
+    "/cycles/{cycle_id}/routes",
+    response_model=RoutePlanPublic,
+    tags=["routes"],
+    responses=ROUTE_ERRORS | AUTH,
+)
+async def get_routes(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> RoutePlanPublic:
+    plan = await routes.stored_plan(session, principal, cycle_id)
+    return await routes.plan_public(session, plan)
+
+
+@router.get(
+    "/cycles/{cycle_id}/routes.geojson",
+    response_class=JSONResponse,
+    tags=["routes"],
+    summary="The stored plan as a GeoJSON FeatureCollection",
+    responses={200: {"content": {"application/geo+json": {}}, "description": "GeoJSON"}}
+    | ROUTE_ERRORS
+    | AUTH,
+)
+async def get_routes_geojson(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> JSONResponse:
+    plan = await routes.stored_plan(session, principal, cycle_id)
+    public = await routes.plan_public(session, plan)
+    return JSONResponse(
+        routes.geojson(public, (plan.depot_latitude, plan.depot_longitude)),
+        media_type="application/geo+json",
+    )
+
+
+# --- traceability --------------------------------------------------------------------------
+
+
+@router.get(
+    "/lots/{lot_code}",
+    response_model=LotTrace,
+    tags=["traceability"],
+    summary="Where a lot came from (association, parish, product sheet) and where it went",
+    responses=responses(exc.LotNotFound) | AUTH,
+)
+async def trace_lot(
+    session: SessionDep, principal: CurrentPrincipal, lot_code: LotCodePath
+) -> LotTrace:
+    return await lots.trace(session, principal, lot_code)

@@ -1,0 +1,384 @@
+"""Planning the delivery day of a cycle: the centre's shipments, its vehicles, the buyers'
+windows, handed to the pure solver (``routing.solve``) in a worker thread.
+
+Distances come from one matrix over every place involved (the centre, the buyers, the
+supplying associations): OSRM's road table when ``osrm_url`` is set, else the estimate from
+coordinates. ``distance_km`` counts the routes plus each supplying association's trip to
+the centre and back; ``direct_delivery_km`` is what the associations would have driven to
+each of their buyers and back without the centre.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.accounts import audit
+from app.accounts.models import Organization
+from app.accounts.principal import Principal
+from app.core.config import Settings
+from app.fulfilment import access, routing
+from app.fulfilment.distances import Matrix, direct_delivery_km, estimate_matrix, osrm_matrix
+from app.fulfilment.exceptions import RoutePlanNotFound, ShipmentsNotBuilt
+from app.fulfilment.models import (
+    GoodsReceipt,
+    Lot,
+    PlannedRoute,
+    RoutePlan,
+    RouteStop,
+    Shipment,
+    ShipmentLot,
+    ShipmentStatus,
+    Vehicle,
+)
+from app.fulfilment.schemas import RoutePlanPublic, RoutePublic, StopPublic, UnassignedPublic
+from app.fulfilment.vehicles import windows_of
+from app.orders.models import OrderCycle
+
+WHOLE_DAY = (0, 24 * 60)
+
+
+def _point(org: Organization) -> routing.Point:
+    return routing.Point(org.latitude, org.longitude)
+
+
+def _submatrix(matrix: Matrix, indices: Sequence[int]) -> Matrix:
+    return Matrix(
+        durations_s=[[matrix.durations_s[i][j] for j in indices] for i in indices],
+        distances_m=[[matrix.distances_m[i][j] for j in indices] for i in indices],
+    )
+
+
+async def _matrix(settings: Settings, points: Sequence[routing.Point]) -> tuple[Matrix, str]:
+    if settings.osrm_url:
+        return await osrm_matrix(points, base_url=settings.osrm_url), "osrm"
+    return (
+        estimate_matrix(
+            points,
+            detour_factor=settings.route_detour_factor,
+            speed_kmh=settings.route_speed_kmh,
+        ),
+        "estimate",
+    )
+
+
+async def plan_routes(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    cycle_id: str,
+    *,
+    now: datetime,
+) -> RoutePlan:
+    cycle = await access.centre_cycle(session, principal, cycle_id)
+    shipments = (
+        await session.scalars(
+            select(Shipment).where(Shipment.cycle_id == cycle.id).order_by(col(Shipment.id))
+        )
+    ).all()
+    if not shipments:
+        raise ShipmentsNotBuilt()
+    to_deliver = [
+        s for s in shipments if s.status == ShipmentStatus.packed and s.weight_kg > Decimal(0)
+    ]
+    receipts = await session.scalars(
+        select(GoodsReceipt.association_id).where(GoodsReceipt.cycle_id == cycle.id).distinct()
+    )
+    suppliers = sorted(set(receipts))
+    supplied_pairs = (
+        await session.execute(
+            select(Lot.association_id, Shipment.buyer_id)
+            .join(ShipmentLot, col(ShipmentLot.lot_id) == col(Lot.id))
+            .join(Shipment, col(Shipment.id) == col(ShipmentLot.shipment_id))
+            .where(Shipment.cycle_id == cycle.id)
+            .distinct()
+        )
+    ).all()
+    org_ids = {cycle.collection_centre_id, *suppliers, *(s.buyer_id for s in shipments)}
+    orgs = {
+        o.id: o
+        for o in await session.scalars(
+            select(Organization).where(col(Organization.id).in_(org_ids))
+        )
+    }
+    windows = await windows_of(session, [s.buyer_id for s in to_deliver])
+    vehicles = (
+        await session.scalars(
+            select(Vehicle)
+            .where(Vehicle.collection_centre_id == cycle.collection_centre_id, col(Vehicle.active))
+            .order_by(col(Vehicle.id))
+        )
+    ).all()
+
+    depot = _point(orgs[cycle.collection_centre_id])
+    places = [depot, *(_point(orgs[s.buyer_id]) for s in to_deliver)]
+    others = sorted(
+        {_point(o) for o in orgs.values()} - set(places), key=lambda p: (p.latitude, p.longitude)
+    )
+    matrix, source = await _matrix(settings, places + others)
+    where = {p: i for i, p in reversed(list(enumerate(places + others)))}
+
+    def measured(points: Sequence[routing.Point]) -> Matrix:
+        return _submatrix(matrix, [where[p] for p in points])
+
+    stops = []
+    for shipment in to_deliver:
+        window = windows.get(shipment.buyer_id)
+        opens, closes = (window.opens_min, window.closes_min) if window else WHOLE_DAY
+        stops.append(
+            routing.Stop(
+                shipment_id=shipment.id,
+                buyer_id=shipment.buyer_id,
+                point=_point(orgs[shipment.buyer_id]),
+                load_kg=shipment.weight_kg,
+                chilled=shipment.chilled,
+                window=None if (opens, closes) == WHOLE_DAY else (opens * 60, closes * 60),
+                service_seconds=(window.service_minutes if window else 10) * 60,
+            )
+        )
+    fleet = [
+        routing.Vehicle(
+            v.id, v.capacity_kg, v.chilled, (v.shift_start_min * 60, v.shift_end_min * 60)
+        )
+        for v in vehicles
+    ]
+    plan = await anyio.to_thread.run_sync(
+        partial(routing.solve, depot, stops, fleet, measured(places))
+    )
+    legs_km = direct_delivery_km([(_point(orgs[a]), depot) for a in suppliers], matrix_fn=measured)
+    direct_km = direct_delivery_km(
+        [(_point(orgs[a]), _point(orgs[b])) for a, b in sorted(supplied_pairs)],
+        matrix_fn=measured,
+    )
+    return await _store(
+        session,
+        principal,
+        cycle,
+        plan,
+        stops,
+        depot=depot,
+        source=source,
+        legs_m=round(legs_km * 1000),
+        direct_m=round(direct_km * 1000),
+        now=now,
+    )
+
+
+async def _store(
+    session: AsyncSession,
+    principal: Principal,
+    cycle: OrderCycle,
+    plan: routing.Plan,
+    stops: Sequence[routing.Stop],
+    *,
+    depot: routing.Point,
+    source: str,
+    legs_m: int,
+    direct_m: int,
+    now: datetime,
+) -> RoutePlan:
+    """Replace the cycle's stored plan with this one."""
+    await session.execute(delete(RoutePlan).where(col(RoutePlan.cycle_id) == cycle.id))
+    buyer_of = {s.shipment_id: s.buyer_id for s in stops}
+    point_of = {s.shipment_id: s.point for s in stops}
+    row = RoutePlan(
+        cycle_id=cycle.id,
+        collection_centre_id=cycle.collection_centre_id,
+        depot_latitude=depot.latitude,
+        depot_longitude=depot.longitude,
+        matrix_source=source,
+        routed_m=plan.distance_m,
+        legs_to_centre_m=legs_m,
+        direct_delivery_m=direct_m,
+        unassigned=[
+            {
+                "shipment_id": u.shipment_id,
+                "buyer_id": buyer_of.get(u.shipment_id),
+                "reason": u.reason,
+            }
+            for u in plan.unassigned
+        ],
+        planned_at=now,
+        planned_by_user_id=principal.user_id,
+    )
+    session.add(row)
+    await session.flush()  # no ORM relationships: parents are written first by hand
+    planned_stops: list[RouteStop] = []
+    for position, route in enumerate(plan.routes):
+        planned = PlannedRoute(
+            plan_id=row.id,
+            vehicle_id=route.vehicle_id,
+            position=position,
+            distance_m=route.distance_m,
+            duration_s=route.duration_s,
+            departure_s=route.departure_s,
+            load_kg=route.load_kg,
+        )
+        session.add(planned)
+        for sequence, stop in enumerate(route.stops, start=1):
+            point = point_of[stop.shipment_id]
+            planned_stops.append(
+                RouteStop(
+                    route_id=planned.id,
+                    shipment_id=stop.shipment_id,
+                    buyer_id=stop.buyer_id,
+                    sequence=sequence,
+                    eta_seconds=stop.eta_seconds,
+                    load_kg=stop.load_kg,
+                    latitude=point.latitude,
+                    longitude=point.longitude,
+                )
+            )
+    await session.flush()
+    session.add_all(planned_stops)
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="routes.plan",
+        object_type="order_cycle",
+        object_id=cycle.id,
+        organization_id=cycle.collection_centre_id,
+        changes={
+            "routes": len(plan.routes),
+            "unassigned": len(plan.unassigned),
+            "routed_m": plan.distance_m,
+            "matrix_source": source,
+        },
+    )
+    return row
+
+
+async def stored_plan(session: AsyncSession, principal: Principal, cycle_id: str) -> RoutePlan:
+    """The plan, for the centre's staff and the network."""
+    cycle = await access.centre_cycle(session, principal, cycle_id, network_too=True)
+    plan = await session.scalar(select(RoutePlan).where(RoutePlan.cycle_id == cycle.id))
+    if plan is None:
+        raise RoutePlanNotFound()
+    return plan
+
+
+def _km(metres: int) -> float:
+    return round(metres / 1000, 3)
+
+
+async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic:
+    """The stored plan, with ETAs in the network's time zone (three queries)."""
+    cycle = await session.get(OrderCycle, plan.cycle_id)
+    assert cycle is not None
+    midnight = datetime.combine(cycle.delivery_date, time(0), tzinfo=ZoneInfo(cycle.timezone))
+    routes = (
+        await session.scalars(
+            select(PlannedRoute)
+            .where(PlannedRoute.plan_id == plan.id)
+            .order_by(col(PlannedRoute.position))
+        )
+    ).all()
+    stops: dict[str, list[RouteStop]] = {r.id: [] for r in routes}
+    for stop in await session.scalars(
+        select(RouteStop)
+        .where(col(RouteStop.route_id).in_(list(stops)))
+        .order_by(col(RouteStop.sequence))
+    ):
+        stops[stop.route_id].append(stop)
+    vehicles = {
+        v.id: v
+        for v in await session.scalars(
+            select(Vehicle).where(col(Vehicle.id).in_([r.vehicle_id for r in routes]))
+        )
+    }
+
+    def at(seconds: int) -> datetime:
+        return midnight + timedelta(seconds=seconds)
+
+    routed = sum(r.distance_m for r in routes)
+    return RoutePlanPublic(
+        cycle_id=plan.cycle_id,
+        planned_at=plan.planned_at,
+        matrix_source=plan.matrix_source,
+        routes=[
+            RoutePublic(
+                vehicle_id=r.vehicle_id,
+                vehicle_name=vehicles[r.vehicle_id].name,
+                chilled=vehicles[r.vehicle_id].chilled,
+                distance_km=_km(r.distance_m),
+                duration_minutes=round(r.duration_s / 60),
+                departure=at(r.departure_s),
+                load_kg=r.load_kg,
+                stops=[
+                    StopPublic(
+                        shipment_id=s.shipment_id,
+                        buyer_id=s.buyer_id,
+                        sequence=s.sequence,
+                        eta=at(s.eta_seconds),
+                        load_kg=s.load_kg,
+                        latitude=s.latitude,
+                        longitude=s.longitude,
+                    )
+                    for s in stops[r.id]
+                ],
+            )
+            for r in routes
+        ],
+        unassigned=[UnassignedPublic(**u) for u in plan.unassigned],
+        distance_km=_km(routed + plan.legs_to_centre_m),
+        routed_km=_km(routed),
+        legs_to_centre_km=_km(plan.legs_to_centre_m),
+        direct_delivery_km=_km(plan.direct_delivery_m),
+        saved_km=_km(plan.direct_delivery_m - routed - plan.legs_to_centre_m),
+    )
+
+
+def geojson(plan: RoutePlanPublic, depot: tuple[float, float]) -> dict[str, Any]:
+    """The plan as a GeoJSON FeatureCollection: the centre, a line per route, a point per stop
+    (coordinates are [longitude, latitude], RFC 7946)."""
+    lat, lon = depot
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"kind": "depot", "cycle_id": plan.cycle_id},
+        }
+    ]
+    for route in plan.routes:
+        path = [[lon, lat], *([s.longitude, s.latitude] for s in route.stops), [lon, lat]]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": path},
+                "properties": {
+                    "kind": "route",
+                    "vehicle_id": route.vehicle_id,
+                    "vehicle_name": route.vehicle_name,
+                    "chilled": route.chilled,
+                    "distance_km": route.distance_km,
+                    "stops": len(route.stops),
+                },
+            }
+        )
+        for stop in route.stops:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [stop.longitude, stop.latitude]},
+                    "properties": {
+                        "kind": "stop",
+                        "vehicle_id": route.vehicle_id,
+                        "shipment_id": stop.shipment_id,
+                        "buyer_id": stop.buyer_id,
+                        "sequence": stop.sequence,
+                        "eta": stop.eta.isoformat(),
+                        "load_kg": f"{stop.load_kg:.3f}",
+                    },
+                }
+            )
+    return {"type": "FeatureCollection", "features": features}

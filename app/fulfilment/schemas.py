@@ -1,0 +1,268 @@
+"""API shapes of the collection centre: receipts, shipments, vehicles, routes, lots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+from app.core.quantity import PositiveQuantity, Quantity
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LotCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"),
+]
+# Local wall-clock time of the network, "HH:MM"; "24:00" is the end of the day.
+ClockTime = Annotated[str, StringConstraints(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
+# Degrees Celsius to one decimal, answered as a JSON number (a measurement, not money).
+Temperature = Annotated[
+    Decimal,
+    Field(ge=-50, le=60, max_digits=4, decimal_places=1),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def minutes_of(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+# --- receipts --------------------------------------------------------------------------------
+
+
+class ReceiptLineIn(Strict):
+    sku_id: Id
+    accepted_quantity: Quantity
+    rejected_quantity: Quantity = Decimal(0)
+    reason: Reason | None = None
+    lot_code: LotCode
+    weight_kg: PositiveQuantity | None = Field(
+        default=None, description="Real weight of the accepted goods; variable-weight goods"
+    )
+    temperature_c: Temperature | None = None
+
+
+class ReceiptCreate(Strict):
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=100)
+
+
+class ReceiptLinePublic(BaseModel):
+    lot_code: str
+    sku_id: str
+    product_id: str
+    product_version: int
+    accepted_quantity: Quantity
+    rejected_quantity: Quantity
+    reason: str | None
+    weight_kg: Quantity | None
+    temperature_c: Temperature | None
+    temperature_alert: bool
+
+
+class ReceiptPublic(BaseModel):
+    id: str
+    delivery_order_id: str
+    cycle_id: str
+    association_id: str
+    collection_centre_id: str
+    received_at: datetime
+    received_by_user_id: str | None
+    temperature_alert: bool
+    lines: list[ReceiptLinePublic]
+
+
+class DeliveryLineView(BaseModel):
+    sku_id: str
+    quantity: Quantity
+    producer_price_cents: int
+    product_id: str
+    product_version: int
+    accepted_quantity: Quantity
+    rejected_quantity: Quantity
+    outstanding_quantity: Quantity = Field(description="Ordered minus accepted and rejected")
+    supplied_quantity: Quantity | None = Field(
+        description="What went to buyers (set when shipments are built); the association is "
+        "paid for this"
+    )
+
+
+class DeliveryOrderView(BaseModel):
+    id: str
+    cycle_id: str
+    association_id: str
+    collection_centre_id: str
+    status: str
+    lines: list[DeliveryLineView]
+    receipts: list[ReceiptPublic]
+
+
+# --- shipments -------------------------------------------------------------------------------
+
+
+class ShipmentLinePublic(BaseModel):
+    sku_id: str
+    quantity: Quantity
+    lot_codes: list[str]
+    weight_kg: Quantity
+    billed_quantity: Quantity | None
+    returned_quantity: Quantity
+    delivered_quantity: Quantity | None
+
+
+class ReturnPublic(BaseModel):
+    sku_id: str
+    quantity: Quantity
+    reason: str | None
+
+
+class ShipmentPublic(BaseModel):
+    id: str
+    cycle_id: str
+    buyer_id: str
+    collection_centre_id: str
+    status: str
+    weight_kg: Quantity
+    chilled: bool
+    lines: list[ShipmentLinePublic]
+    built_at: datetime
+    received_by: str | None
+    delivered_at: datetime | None
+    returns: list[ReturnPublic]
+
+
+class ReturnIn(Strict):
+    sku_id: Id
+    quantity: PositiveQuantity
+    reason: Reason
+
+
+class DeliveryIn(Strict):
+    received_by: Text
+    returns: list[ReturnIn] = Field(default_factory=list, max_length=100)
+
+
+# --- vehicles and delivery windows -----------------------------------------------------------
+
+
+class VehicleCreate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    capacity_kg: PositiveQuantity
+    chilled: bool = False
+    shift_start: ClockTime = "06:00"
+    shift_end: ClockTime = "18:00"
+
+
+class VehiclePublic(BaseModel):
+    id: str
+    collection_centre_id: str
+    name: str
+    capacity_kg: Quantity
+    chilled: bool
+    shift_start: str
+    shift_end: str
+    active: bool
+    created_at: datetime
+
+
+class DeliveryWindowIn(Strict):
+    opens: ClockTime
+    closes: ClockTime
+    service_minutes: int = Field(default=10, ge=0, le=240)
+
+
+class DeliveryWindowPublic(BaseModel):
+    buyer_id: str
+    opens: str
+    closes: str
+    service_minutes: int
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+class StopPublic(BaseModel):
+    shipment_id: str
+    buyer_id: str
+    sequence: int
+    eta: datetime = Field(description="Start of service, local time of the network")
+    load_kg: Quantity
+    latitude: float
+    longitude: float
+
+
+class RoutePublic(BaseModel):
+    vehicle_id: str
+    vehicle_name: str
+    chilled: bool
+    distance_km: float
+    duration_minutes: int
+    departure: datetime
+    load_kg: Quantity
+    stops: list[StopPublic]
+
+
+class UnassignedPublic(BaseModel):
+    shipment_id: str
+    buyer_id: str | None = None
+    reason: str
+
+
+class RoutePlanPublic(BaseModel):
+    cycle_id: str
+    planned_at: datetime
+    matrix_source: str = Field(description="osrm (road distances) or estimate (coordinates)")
+    routes: list[RoutePublic]
+    unassigned: list[UnassignedPublic]
+    distance_km: float = Field(
+        description="Routes plus the associations' trips to the centre and back"
+    )
+    routed_km: float
+    legs_to_centre_km: float
+    direct_delivery_km: float = Field(
+        description="If each association drove to each of its buyers and back"
+    )
+    saved_km: float
+
+
+# --- traceability ----------------------------------------------------------------------------
+
+
+class LotBuyer(BaseModel):
+    buyer_id: str
+    buyer_name: str
+    shipment_id: str
+    quantity: Quantity
+
+
+class LotTrace(BaseModel):
+    lot_code: str
+    association_id: str
+    association_name: str
+    parish: str
+    canton: str | None
+    province: str | None
+    product_id: str
+    product_version: int
+    product_name: str
+    sku_id: str
+    sku_name: str
+    received_at: datetime
+    accepted_quantity: Quantity
+    weight_kg: Quantity | None
+    temperature_c: Temperature | None
+    temperature_alert: bool
+    receipt_id: str
+    buyers: list[LotBuyer]

@@ -1,0 +1,217 @@
+"""HTTP endpoints of settlement: settle a cycle, payouts, invoices, exports, the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.accounts import exceptions as accounts_exc
+from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
+from app.api.ids import IdPath, IdQuery
+from app.core.csvexport import csv_response
+from app.core.db import transaction
+from app.core.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    idempotent,
+)
+from app.core.pagination import Page, PageParamsDep
+from app.core.problems import Unauthenticated, responses
+from app.core.timeutil import utcnow
+from app.orders.exceptions import CycleNotFound
+from app.payments.exceptions import CaptureExceedsAuthorization, PaymentProviderError
+from app.settlement import dashboard, service, views
+from app.settlement.exceptions import CycleNotClosed, InvoiceNotFound
+from app.settlement.schemas import Dashboard, InvoicePublic, PayoutPublic, SettlementResult
+
+router = APIRouter(tags=["settlement"])
+AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole)
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV (UTF-8)"}
+}
+
+
+@router.post(
+    "/cycles/{cycle_id}/settle",
+    response_model=SettlementResult,
+    summary="Capture card payments at the final amount, invoice buyers, pay associations",
+    responses=responses(
+        CycleNotFound,
+        CycleNotClosed,
+        CaptureExceedsAuthorization,
+        PaymentProviderError,
+        IdempotencyKeyReused,
+        IdempotencyKeyInFlight,
+    )
+    | AUTH,
+)
+async def settle_cycle(
+    request_session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    cycle_id: IdPath,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    # Settling spans several transactions (one per card capture, then the books), so it
+    # manages its own: the request's, used only to authenticate, ends here (on SQLite it
+    # would otherwise keep the write lock that those transactions wait for).
+    await request_session.commit()
+    async with transaction(sessionmaker, write=False) as session:
+        await service.settleable_cycle(session, principal, cycle_id)
+    await service.capture_payments(sessionmaker, settings, cycle_id)
+    async with transaction(sessionmaker) as session:
+        cycle = await service.settleable_cycle(session, principal, cycle_id)
+
+        async def run() -> tuple[int, SettlementResult]:
+            return 200, await service.settle_books(session, cycle, now=utcnow())
+
+        return await idempotent(
+            session,
+            scope=f"cycles.settle:{cycle_id}",
+            principal=principal.user_id or f"key:{principal.api_key_id}",
+            key=idempotency_key,
+            body={"cycle_id": cycle_id},
+            run=run,
+        )
+
+
+@router.get(
+    "/cycles/{cycle_id}/payouts",
+    response_model=list[PayoutPublic],
+    responses=responses(CycleNotFound) | AUTH,
+)
+async def list_payouts(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> list[PayoutPublic]:
+    return await views.list_payouts(session, principal, cycle_id)
+
+
+@router.get(
+    "/cycles/{cycle_id}/payouts.csv",
+    response_class=StreamingResponse,
+    responses=CSV | responses(CycleNotFound) | AUTH,
+)
+async def export_payouts(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> StreamingResponse:
+    payouts = await views.list_payouts(session, principal, cycle_id)
+    rows = [
+        [
+            p.association_id,
+            line.sku_id,
+            line.product_id,
+            line.product_version,
+            f"{line.quantity:.3f}",
+            line.producer_price_cents,
+            line.amount_cents,
+            p.currency,
+        ]
+        for p in payouts
+        for line in p.lines
+    ]
+    return csv_response(
+        f"payouts-{cycle_id}.csv",
+        [
+            "association_id",
+            "sku_id",
+            "product_id",
+            "product_version",
+            "quantity",
+            "producer_price_cents",
+            "amount_cents",
+            "currency",
+        ],
+        rows,
+    )
+
+
+@router.get("/invoices", response_model=Page[InvoicePublic], responses=AUTH)
+async def list_invoices(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    buyer_id: IdQuery = None,
+    network_id: IdQuery = None,
+    cycle_id: IdQuery = None,
+) -> Page[InvoicePublic]:
+    items, cursor = await views.list_invoices(
+        session, principal, buyer_id=buyer_id, network_id=network_id, cycle_id=cycle_id, page=page
+    )
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get("/invoices.csv", response_class=StreamingResponse, responses=CSV | AUTH)
+async def export_invoices(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    buyer_id: IdQuery = None,
+    network_id: IdQuery = None,
+    cycle_id: IdQuery = None,
+) -> StreamingResponse:
+    items, _ = await views.list_invoices(
+        session, principal, buyer_id=buyer_id, network_id=network_id, cycle_id=cycle_id, page=page
+    )
+    rows = [
+        [
+            i.number,
+            i.buyer_id,
+            i.order_id,
+            i.purchase_order_number or "",
+            i.issued_at.isoformat(),
+            i.due_on.isoformat(),
+            i.payment_method,
+            i.total_cents,
+            i.currency,
+            i.price_breakdown.producer_cents,
+            i.price_breakdown.logistics_cents,
+            i.price_breakdown.network_cents,
+            i.price_breakdown.solidarity_fund_cents,
+        ]
+        for i in items
+    ]
+    return csv_response(
+        "invoices.csv",
+        [
+            "number",
+            "buyer_id",
+            "order_id",
+            "purchase_order_number",
+            "issued_at",
+            "due_on",
+            "payment_method",
+            "total_cents",
+            "currency",
+            "producer_cents",
+            "logistics_cents",
+            "network_cents",
+            "solidarity_fund_cents",
+        ],
+        rows,
+    )
+
+
+@router.get(
+    "/invoices/{invoice_id}",
+    response_model=InvoicePublic,
+    responses=responses(InvoiceNotFound) | AUTH,
+)
+async def get_invoice(
+    session: SessionDep, principal: CurrentPrincipal, invoice_id: IdPath
+) -> InvoicePublic:
+    return await views.get_invoice(session, principal, invoice_id)
+
+
+@router.get(
+    "/networks/{network_id}/dashboard",
+    response_model=Dashboard,
+    responses=responses(accounts_exc.NetworkNotFound) | AUTH,
+)
+async def network_dashboard(
+    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath
+) -> Dashboard:
+    return await dashboard.network_dashboard(session, principal, network_id)

@@ -1,0 +1,140 @@
+"""What settlement shows: invoices to their buyers and the network, payouts to their
+association and the network, and CSV exports of both."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.accounts.principal import Principal
+from app.core.pagination import PageParams, paginate
+from app.orders import cycles
+from app.settlement.exceptions import InvoiceNotFound
+from app.settlement.models import Invoice, InvoiceLine, Payout, PayoutLine
+from app.settlement.schemas import (
+    Breakdown,
+    InvoiceLinePublic,
+    InvoicePublic,
+    PayoutLinePublic,
+    PayoutPublic,
+)
+
+
+def _visible_invoices(principal: Principal) -> SelectOfScalar[Invoice]:
+    stmt = select(Invoice)
+    if principal.is_platform_admin:
+        return stmt
+    mine = list(principal.roles)
+    return stmt.where(or_(col(Invoice.buyer_id).in_(mine), col(Invoice.network_id).in_(mine)))
+
+
+async def list_invoices(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    buyer_id: str | None,
+    network_id: str | None,
+    cycle_id: str | None,
+    page: PageParams,
+) -> tuple[list[InvoicePublic], str | None]:
+    stmt = _visible_invoices(principal)
+    for column, value in (
+        (Invoice.buyer_id, buyer_id),
+        (Invoice.network_id, network_id),
+        (Invoice.cycle_id, cycle_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(col(column) == value)
+    rows, cursor = await paginate(session, stmt, key=col(Invoice.id), params=page)
+    return await invoice_publics(session, rows), cursor
+
+
+async def get_invoice(
+    session: AsyncSession, principal: Principal, invoice_id: str
+) -> InvoicePublic:
+    invoice = await session.scalar(_visible_invoices(principal).where(Invoice.id == invoice_id))
+    if invoice is None:
+        raise InvoiceNotFound()
+    return (await invoice_publics(session, [invoice]))[0]
+
+
+async def invoice_publics(
+    session: AsyncSession, invoices: Sequence[Invoice]
+) -> list[InvoicePublic]:
+    lines: dict[str, list[InvoiceLinePublic]] = {i.id: [] for i in invoices}
+    for line in await session.scalars(
+        select(InvoiceLine)
+        .where(col(InvoiceLine.invoice_id).in_(list(lines)))
+        .order_by(col(InvoiceLine.sku_id))
+    ):
+        lines[line.invoice_id].append(
+            InvoiceLinePublic(
+                sku_id=line.sku_id,
+                quantity=line.quantity,
+                unit_price_cents=line.unit_price_cents,
+                amount_cents=line.amount_cents,
+                price_breakdown=Breakdown.model_validate(line.price_breakdown),
+            )
+        )
+    return [
+        InvoicePublic(
+            id=i.id,
+            number=i.number,
+            network_id=i.network_id,
+            cycle_id=i.cycle_id,
+            buyer_id=i.buyer_id,
+            order_id=i.order_id,
+            issued_at=i.issued_at,
+            due_on=i.due_on,
+            currency=i.currency,
+            payment_method=i.payment_method,
+            purchase_order_number=i.purchase_order_number,
+            total_cents=i.total_cents,
+            lines=lines[i.id],
+            price_breakdown=Breakdown.model_validate(i.price_breakdown),
+        )
+        for i in invoices
+    ]
+
+
+async def list_payouts(
+    session: AsyncSession, principal: Principal, cycle_id: str
+) -> list[PayoutPublic]:
+    """The network sees every payout of the cycle; an association sees its own."""
+    cycle = await cycles.get_cycle(session, cycle_id)
+    stmt = select(Payout).where(Payout.cycle_id == cycle.id)
+    if not principal.is_member(cycle.network_id):
+        stmt = stmt.where(col(Payout.association_id).in_(list(principal.roles)))
+    payouts = (await session.scalars(stmt.order_by(col(Payout.association_id)))).all()
+    lines: dict[str, list[PayoutLinePublic]] = {p.id: [] for p in payouts}
+    for line in await session.scalars(
+        select(PayoutLine)
+        .where(col(PayoutLine.payout_id).in_(list(lines)))
+        .order_by(col(PayoutLine.sku_id))
+    ):
+        lines[line.payout_id].append(
+            PayoutLinePublic(
+                sku_id=line.sku_id,
+                product_id=line.product_id,
+                product_version=line.product_version,
+                quantity=line.quantity,
+                producer_price_cents=line.producer_price_cents,
+                amount_cents=line.amount_cents,
+                price_breakdown=Breakdown.model_validate(line.price_breakdown),
+            )
+        )
+    return [
+        PayoutPublic(
+            id=p.id,
+            cycle_id=p.cycle_id,
+            association_id=p.association_id,
+            currency=p.currency,
+            amount_cents=p.amount_cents,
+            lines=lines[p.id],
+        )
+        for p in payouts
+    ]

@@ -1,0 +1,92 @@
+"""Settling card orders against localstripe: capture at the final amount, refund any excess;
+payouts pay what associations really supplied after a shortfall and returns."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+from fastapi import FastAPI
+
+from app.core.db import transaction
+from app.payments import service as payments
+from tests.brands.conftest import net  # noqa: F401 - fixtures these tests build on
+from tests.fulfilment.conftest import floor  # noqa: F401
+from tests.fulfilment.helpers import Floor
+from tests.orders.conftest import market  # noqa: F401
+from tests.payments.conftest import localstripe, sdk, stripe_settings  # noqa: F401
+from tests.payments.helpers import card
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Use 'content=<...>' to upload raw bytes/text content.:DeprecationWarning"
+)
+
+
+async def _intent(sdk: stripe.StripeClient, order_id: str) -> stripe.PaymentIntent:  # noqa: F811
+    listed = await sdk.v1.payment_intents.list_async({"limit": 100})
+    [intent] = [
+        pi
+        for pi in listed.data
+        if pi.metadata and pi.metadata.to_dict().get("order_id") == order_id
+    ]
+    return intent
+
+
+async def test_capture_at_the_final_amount_and_refund_the_excess(
+    floor: Floor,  # noqa: F811
+    sdk: stripe.StripeClient,  # noqa: F811
+    app: FastAPI,
+) -> None:
+    m = floor.m
+    paid_by_card = (
+        await m.order("10", payment_method="card", payment_method_id=await card(sdk))
+    ).json()
+    early_capture = (
+        await m.order("5", payment_method="card", payment_method_id=await card(sdk))
+    ).json()
+    assert paid_by_card["payment"]["amount_cents"] == 4000
+    await floor.close()
+    await floor.receive_all()
+    [*shipments] = await floor.build()
+    # both orders were captured in full already (say by hand at dispatch): settling must
+    # give back what the buyer finally does not pay
+    async with transaction(app.state.sessionmaker) as session:
+        await payments.capture_for_order(session, app.state.settings, early_capture["id"], 2000)
+        await payments.capture_for_order(session, app.state.settings, paid_by_card["id"], 4000)
+    by_buyer = {s["buyer_id"]: s for s in shipments}
+    [shipment] = by_buyer.values()
+    r = await m.client.post(
+        f"/api/v1/shipments/{shipment['id']}/deliver",
+        json={
+            "received_by": "Miche, cocina",
+            "returns": [{"sku_id": m.sku["id"], "quantity": "2", "reason": "rotura"}],
+        },
+        headers=floor.staff,
+    )
+    assert r.status_code == 200, r.text
+
+    r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/settle", headers=m.net.admin)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    # 15 ordered, 2 returned on delivery: the buyer pays 13 x 400
+    assert result["invoiced_cents"] == 13 * 400
+    assert result["captured_cents"] == 15 * 400
+    assert result["refunded_cents"] == 2 * 400
+    invoices = (
+        await m.client.get(
+            "/api/v1/invoices", params={"cycle_id": m.cycle["id"]}, headers=m.buyer_staff
+        )
+    ).json()["items"]
+    totals = {i["order_id"]: i["total_cents"] for i in invoices}
+    for order in (paid_by_card, early_capture):
+        intent = await _intent(sdk, order["id"])
+        assert intent.status == "succeeded"
+        # localstripe cannot filter charges by intent: filter here
+        charges = await sdk.v1.charges.list_async({"limit": 100})
+        [charge] = [c for c in charges.data if c.payment_intent == intent.id]
+        kept = int(charge.amount) - int(charge.amount_refunded)
+        assert kept == totals[order["id"]]
+    # associations are paid for what they supplied: 15 received, all of it went to the buyer
+    payouts = (
+        await m.client.get(f"/api/v1/cycles/{m.cycle['id']}/payouts", headers=m.net.admin)
+    ).json()
+    assert sum(p["amount_cents"] for p in payouts) == 15 * 250
