@@ -152,7 +152,14 @@ async def plan_routes(
         for v in vehicles
     ]
     plan = await anyio.to_thread.run_sync(
-        partial(routing.solve, depot, stops, fleet, measured(places))
+        partial(
+            routing.solve,
+            depot,
+            stops,
+            fleet,
+            measured(places),
+            exploration_level=routing.exploration_level_for(len(stops)),
+        )
     )
     legs_km = direct_delivery_km([(_point(orgs[a]), depot) for a in suppliers], matrix_fn=measured)
     direct_km = direct_delivery_km(
