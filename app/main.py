@@ -13,6 +13,7 @@ from app import __version__
 from app.accounts.bootstrap import ensure_platform_admin
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
+from app.api.openapi import install_openapi
 from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, transaction
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
 
     install_error_handlers(app)
+    install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

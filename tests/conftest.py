@@ -65,7 +65,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 SEEDED_TABLES = frozenset({"categories"})
 
 
-async def _empty_tables(app: FastAPI) -> None:
+async def empty_tables(app: FastAPI) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables) if t.name not in SEEDED_TABLES]
     async with app.state.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -81,7 +81,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-    await _empty_tables(app)
+    await empty_tables(app)
 
 
 @pytest.fixture

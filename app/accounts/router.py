@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
 
 from app.accounts import authentication, service
 from app.accounts import exceptions as exc
@@ -15,6 +14,7 @@ from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyPublic,
     AuditEventPublic,
+    LoginForm,
     MemberCreate,
     MemberPublic,
     MemberUpdate,
@@ -37,6 +37,7 @@ from app.api.deps import (
 from app.api.ids import IdPath, IdQuery
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import InvalidInput, Unauthenticated, responses
+from app.core.schemas import PlainText
 
 router = APIRouter()
 
@@ -52,15 +53,15 @@ AUTH = responses(Unauthenticated, InvalidInput)
 )
 async def login(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     sessionmaker: SessionmakerDep,
     settings: SettingsDep,
 ) -> TokenPublic:
     token = await authentication.login(
         sessionmaker,
         settings,
-        email=form.username[:254],
-        password=form.password[:256],
+        email=form.username,
+        password=form.password,
         client_address=request.client.host if request.client else "unknown",
     )
     return TokenPublic(access_token=token.token, expires_at=token.expires_at)
@@ -272,7 +273,7 @@ async def list_audit_events(
     principal: CurrentPrincipal,
     page: PageParamsDep,
     organization_id: IdQuery = None,
-    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    object_id: Annotated[PlainText | None, Query(max_length=64)] = None,
 ) -> Page[AuditEventPublic]:
     rows, cursor = await service.list_audit_events(
         session, principal, organization_id=organization_id, object_id=object_id, page=page

@@ -5,17 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Form
+from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.accounts.models import BuyerType, Country, OrganizationKind, Role
+from app.core.schemas import PlainText, Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoginForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, with a cap on every field."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[PlainText, Form(max_length=254)],
+        password: Annotated[
+            PlainText, Form(max_length=256, json_schema_extra={"format": "password"})
+        ],
+        scope: Annotated[PlainText, Form(max_length=1000)] = "",
+        client_id: Annotated[PlainText | None, Form(max_length=200)] = None,
+        client_secret: Annotated[PlainText | None, Form(max_length=200)] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 class TokenPublic(BaseModel):
@@ -113,7 +137,7 @@ class NetworkAssociationPublic(BaseModel):
 
 
 class ApiKeyCreate(Strict):
-    name: Name
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     role: Role = Role.staff
 
 

@@ -1,4 +1,5 @@
-"""Typed path and query parameters for ids, with length caps."""
+"""Typed path and query parameters: ids and free text, with length caps, and no characters
+that the database cannot store (see ``app.core.schemas.check_text``)."""
 
 from __future__ import annotations
 
@@ -6,5 +7,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-IdPath = Annotated[str, Path(min_length=1, max_length=36)]
-IdQuery = Annotated[str | None, Query(min_length=1, max_length=36)]
+from app.core.schemas import PlainText
+
+IdPath = Annotated[PlainText, Path(min_length=1, max_length=36)]
+IdQuery = Annotated[PlainText | None, Query(min_length=1, max_length=36)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.catalog.models import CertificationKind, Unit
 from app.core.quantity import PositiveQuantity, Quantity
+from app.core.schemas import Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=60)]
@@ -18,10 +19,6 @@ Story = Annotated[str, StringConstraints(max_length=5000)]
 Cents = Annotated[int, Field(gt=0, le=100_000_000)]
 Bps = Annotated[int, Field(ge=0, le=10_000)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Territory(Strict):

@@ -26,6 +26,7 @@ from app.catalog.schemas import (
 from app.core.etag import CACHE_CONTROL, NOT_MODIFIED_RESPONSE, json_with_etag
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import InvalidInput, Unauthenticated, responses
+from app.core.schemas import PlainText
 
 router = APIRouter(tags=["catalogue"])
 
@@ -66,11 +67,11 @@ async def list_products(
     principal: CurrentPrincipal,
     page: PageParamsDep,
     association_id: IdQuery = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
+    category: Annotated[PlainText | None, Query(max_length=40)] = None,
     certification: CertificationKind | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Words to find")] = None,
+    q: Annotated[PlainText | None, Query(max_length=200, description="Words to find")] = None,
     status: ProductStatus | None = None,
-    parish: Annotated[str | None, Query(max_length=100)] = None,
+    parish: Annotated[PlainText | None, Query(max_length=100)] = None,
 ) -> Response:
     items, cursor = await service.list_products(
         session,
@@ -103,7 +104,7 @@ async def list_products(
 async def import_products(
     session: SessionDep,
     principal: CurrentPrincipal,
-    association_id: Annotated[str, Query(min_length=1, max_length=36)],
+    association_id: Annotated[PlainText, Query(min_length=1, max_length=36)],
     file: Upload,
 ) -> ImportResult:
     content = await file.read(importer.MAX_BYTES + 1)

@@ -15,6 +15,7 @@ from app.catalog.models import (
     Unit,
 )
 from app.core.quantity import PositiveQuantity, Quantity
+from app.core.schemas import Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -27,10 +28,6 @@ ShelfLife = Annotated[int, Field(ge=1, le=3650)]
 
 MAX_ALLERGENS = 20
 MAX_CERTIFICATIONS = 10
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Origin(Strict):

@@ -18,9 +18,12 @@ def sheet_text(product: Product, association_name: str) -> str:
     return search_text(product.name, product.description, association_name, product.origin_parish)
 
 
+PARISH_KEY_LENGTH = 100  # the column's; folding may lengthen a name ("ß" → "ss", ligatures)
+
+
 def parish_key(parish: str) -> str:
     """The parish as the accent-insensitive parish filter compares it."""
-    return normalize(parish)
+    return normalize(parish)[:PARISH_KEY_LENGTH]
 
 
 def matches(query: str) -> ColumnElement[bool]:

@@ -238,7 +238,9 @@ async def update_product(
     session: AsyncSession, principal: Principal, product_id: str, data: ProductUpdate
 ) -> ProductPublic:
     product = await owned_product(session, principal, product_id)
-    given = data.model_dump(exclude_unset=True)
+    # The fields the client sent, each whole: ``exclude_unset`` would also drop the defaults
+    # of nested objects (a certification without a number), which the rows need.
+    given = {k: v for k, v in data.model_dump().items() if k in data.model_fields_set}
     await _check_category(session, given.get("category"))
     if "gtin" in given:
         given["gtin"] = _gtin(data.gtin)

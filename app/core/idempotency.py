@@ -23,12 +23,13 @@ from sqlmodel import Column, Field, SQLModel, col, select
 
 from app.core.ids import new_id
 from app.core.problems import Conflict, InvalidInput
+from app.core.schemas import PlainText
 from app.core.timeutil import UTCDateTime, utcnow
 
 KEEP_FOR = timedelta(hours=24)
 
 IdempotencyKeyHeader = Annotated[
-    str | None,
+    PlainText | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
 
 SCALE = Decimal("0.001")
 MAX_QUANTITY = Decimal("1000000")
@@ -27,15 +27,32 @@ def _check_scale(value: Decimal) -> Decimal:
     return quantize(value)
 
 
+def _input_schema(*, positive: bool) -> WithJsonSchema:
+    """What clients may send, documented with its bounds in both spellings."""
+    number: dict[str, object] = {"type": "number", "maximum": float(MAX_QUANTITY)}
+    number["exclusiveMinimum" if positive else "minimum"] = 0
+    text = {"type": "string", "pattern": r"^\d{1,7}(\.\d{1,3})?$", "maxLength": 11}
+    return WithJsonSchema({"anyOf": [number, text]}, mode="validation")
+
+
+_AS_TEXT = PlainSerializer(lambda v: f"{v:.3f}", return_type=str, when_used="json")
+
 # A quantity in API bodies: a decimal string or number, >= 0, at most 3 places; answered as
 # a string such as "12.500" so that no client turns it into a float.
 Quantity = Annotated[
     Decimal,
     Field(ge=0, le=MAX_QUANTITY, max_digits=10, decimal_places=3),
     AfterValidator(_check_scale),
-    PlainSerializer(lambda v: f"{v:.3f}", return_type=str, when_used="json"),
+    _AS_TEXT,
+    _input_schema(positive=False),
 ]
-PositiveQuantity = Annotated[Quantity, Field(gt=0)]
+PositiveQuantity = Annotated[
+    Decimal,
+    Field(gt=0, le=MAX_QUANTITY, max_digits=10, decimal_places=3),
+    AfterValidator(_check_scale),
+    _AS_TEXT,
+    _input_schema(positive=True),
+]
 
 
 def is_multiple(quantity: Decimal, step: Decimal) -> bool:

@@ -14,6 +14,7 @@ from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from app.api.ids import IdPath
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
+from app.core.schemas import PlainText
 from app.core.timeutil import utcnow
 from app.fulfilment import (
     delivery,
@@ -43,7 +44,7 @@ from app.orders.exceptions import CycleNotFound
 
 router = APIRouter()
 AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole)
-LotCodePath = Annotated[str, Path(min_length=1, max_length=40)]
+LotCodePath = Annotated[PlainText, Path(min_length=1, max_length=40)]
 PDF = {200: {"content": {"application/pdf": {}}, "description": "A PDF document"}}
 
 

@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
 from app.core.quantity import PositiveQuantity, Quantity
+from app.core.schemas import Strict
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -24,11 +25,16 @@ Temperature = Annotated[
     Decimal,
     Field(ge=-50, le=60, max_digits=4, decimal_places=1),
     PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -50, "maximum": 60},
+                {"type": "string", "pattern": r"^-?\d{1,2}(\.\d)?$", "maxLength": 5},
+            ]
+        },
+        mode="validation",
+    ),
 ]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def clock(minutes: int) -> str:

@@ -23,6 +23,7 @@ from app.core.idempotency import (
 )
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
+from app.core.schemas import PlainText
 from app.core.timeutil import utcnow
 from app.orders import cycles, offers, service, standing, stock
 from app.orders import exceptions as exc
@@ -181,8 +182,8 @@ async def list_skus(
     _: CurrentPrincipal,
     page: PageParamsDep,
     brand_id: IdQuery = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    category: Annotated[PlainText | None, Query(max_length=40)] = None,
+    q: Annotated[PlainText | None, Query(max_length=200)] = None,
     cycle_id: IdQuery = None,
 ) -> Response:
     volumes = available = None
@@ -336,7 +337,7 @@ async def list_standing_orders(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
-    buyer_id: Annotated[str, Query(min_length=1, max_length=36)],
+    buyer_id: Annotated[PlainText, Query(min_length=1, max_length=36)],
 ) -> Page[StandingOrderPublic]:
     rows, cursor = await standing.list_standing(session, principal, buyer_id=buyer_id, page=page)
     return Page(items=await standing.standing_publics(session, rows), next_cursor=cursor)

@@ -6,17 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.core.quantity import PositiveQuantity, Quantity
+from app.core.schemas import Strict
 from app.orders.models import AllocationPolicy, CycleStatus, OrderStatus, PaymentMethod
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 PaymentMethodId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CycleCreate(Strict):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request
 
 from app.api.deps import SessionDep, SettingsDep
 from app.core.problems import responses
+from app.core.schemas import PlainText
 
 # Importing this router installs the payment port that orders call.
 from app.payments import (
@@ -29,7 +30,7 @@ async def stripe_webhook(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    stripe_signature: Annotated[str | None, Header()] = None,
+    stripe_signature: Annotated[PlainText | None, Header(max_length=2048)] = None,
 ) -> WebhookReceipt:
     """Verify a Stripe event's signature, store it once and apply it to its authorisation."""
     return await webhooks.receive_stripe_event(

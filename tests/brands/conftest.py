@@ -110,8 +110,8 @@ BRAND = {
 }
 
 
-@pytest.fixture
-async def net(api: Api) -> Network:
+async def build_network(api: Api) -> Network:
+    """The network, its admin and staff, its brand, and a licensed association."""
     network = await api.organization("network", name="Red Agroecológica de Cotopaxi")
     _, admin = await api.member(network["id"], role="admin")
     _, staff = await api.member(network["id"], role="staff")
@@ -126,3 +126,8 @@ async def net(api: Api) -> Network:
     )
     setup.license = await setup.license_for(setup.association["id"])
     return setup
+
+
+@pytest.fixture
+async def net(api: Api) -> Network:
+    return await build_network(api)

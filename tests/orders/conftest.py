@@ -106,23 +106,28 @@ class Market:
         return result
 
 
-@pytest.fixture
-async def market(net: Network) -> Market:  # noqa: F811 - the imported fixture
-    sku = await net.sku()
-    product = await net.sheet()
-    assert (await net.approve(sku["id"], product["id"])).status_code == 201
-    second, second_staff = await net.join(name="Asociación Nueva Esperanza", parish="Pujilí")
-    await net.license_for(second["id"])
-    other_product = await net.sheet(association_id=second["id"], headers=second_staff)
-    assert (await net.approve(sku["id"], other_product["id"])).status_code == 201
-    centre = await net.api.organization("collection_centre", name="Centro de acopio Latacunga")
-    buyer = await net.api.organization("buyer", name="Mama Miche Marisquería")
-    _, buyer_staff = await net.api.member(buyer["id"], role="staff")
-    m = Market(net, sku, second, second_staff, centre, buyer, buyer_staff)
+async def build_market(network: Network) -> Market:
+    """Two suppliers of a SKU, a centre, a buyer with staff, an open cycle with two offers."""
+    sku = await network.sku()
+    product = await network.sheet()
+    assert (await network.approve(sku["id"], product["id"])).status_code == 201
+    second, second_staff = await network.join(name="Asociación Nueva Esperanza", parish="Pujilí")
+    await network.license_for(second["id"])
+    other_product = await network.sheet(association_id=second["id"], headers=second_staff)
+    assert (await network.approve(sku["id"], other_product["id"])).status_code == 201
+    centre = await network.api.organization("collection_centre", name="Centro de acopio Latacunga")
+    buyer = await network.api.organization("buyer", name="Mama Miche Marisquería")
+    _, buyer_staff = await network.api.member(buyer["id"], role="staff")
+    m = Market(network, sku, second, second_staff, centre, buyer, buyer_staff)
     m.cycle = await m.new_cycle()
     assert m.cycle["status"] == "open"
     m.offers["first"] = await m.offer(
-        m.cycle["id"], net.association["id"], "30", net.association_staff
+        m.cycle["id"], network.association["id"], "30", network.association_staff
     )
     m.offers["second"] = await m.offer(m.cycle["id"], second["id"], "20", second_staff)
     return m
+
+
+@pytest.fixture
+async def market(net: Network) -> Market:  # noqa: F811 - the imported fixture
+    return await build_market(net)
