@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuditEvent
@@ -41,6 +42,13 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> d
         if old != new:
             out[name] = [old, new]
     return out
+
+
+async def latest_change(session: AsyncSession) -> str | None:
+    """The id of the newest audit event: ids are time-ordered, so it moves with every audited
+    change. Reads built from audited data cache their answers under it."""
+    latest: str | None = await session.scalar(select(func.max(AuditEvent.id)))
+    return latest
 
 
 async def record(

@@ -38,7 +38,11 @@ def none_match(header: str | None, etag: str) -> bool:
 def json_with_etag(request: Request, content: BaseModel, *, status_code: int = 200) -> Response:
     """``content`` as JSON with its ETag, or an empty 304 when the client has it already."""
     body = content.model_dump_json().encode()
-    etag = etag_of(body)
+    return body_with_etag(request, body, etag_of(body), status_code=status_code)
+
+
+def body_with_etag(request: Request, body: bytes, etag: str, *, status_code: int = 200) -> Response:
+    """A JSON body already rendered (and its tag), or an empty 304."""
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
     if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

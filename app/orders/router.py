@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from app.accounts import audit
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
@@ -14,7 +15,8 @@ from app.brands import skus as brand_skus
 from app.brands import views as brand_views
 from app.brands.exceptions import SkuNotFound
 from app.brands.schemas import SkuPublic
-from app.core.etag import NOT_MODIFIED_RESPONSE, json_with_etag
+from app.core.cache import RenderCache
+from app.core.etag import NOT_MODIFIED_RESPONSE, body_with_etag, etag_of
 from app.core.idempotency import (
     IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
@@ -44,6 +46,8 @@ from app.orders.schemas import (
 )
 
 router = APIRouter()
+# Rendered catalogue pages of this worker, keyed by the catalogue's audit stamp.
+CATALOGUE_PAGES = RenderCache(max_entries=256)
 AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole, accounts_exc.OrganizationNotFound)
 
 
@@ -187,6 +191,17 @@ async def list_skus(
     cycle_id: IdQuery = None,
 ) -> Response:
     volumes = available = None
+    key = None
+    today = utcnow().date()
+    if cycle_id is None:
+        # Every change to sheets, brands, licences, SKUs and suppliers is audited, so the
+        # newest audit event stamps the catalogue (read before the catalogue itself); with a
+        # cycle the stock moves with every order, so those pages are built each time.
+        stamp = await audit.latest_change(session)
+        key = (stamp, today, brand_id, category, q, page.cursor, page.limit)
+        cached = CATALOGUE_PAGES.get(key)
+        if cached is not None:
+            return body_with_etag(request, *cached)
     if cycle_id is not None:
         cycle = await cycles.get_cycle(session, cycle_id)
         supply = await stock.stock_of(session, cycle.id)
@@ -196,9 +211,13 @@ async def list_skus(
         session, brand_id=brand_id, category=category, q=q, page=page
     )
     items = await brand_views.sku_publics(
-        session, rows, today=utcnow().date(), volumes=volumes, available=available
+        session, rows, today=today, volumes=volumes, available=available
     )
-    return json_with_etag(request, Page(items=items, next_cursor=cursor))
+    body = Page(items=items, next_cursor=cursor).model_dump_json().encode()
+    etag = etag_of(body)
+    if key is not None:
+        CATALOGUE_PAGES.put(key, body, etag)
+    return body_with_etag(request, body, etag)
 
 
 # --- orders --------------------------------------------------------------------------------

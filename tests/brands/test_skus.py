@@ -172,3 +172,30 @@ async def test_list_runs_a_constant_number_of_statements(net: Network, app: Any)
         assert all(len(s["suppliers"]) == 1 for s in r.json()["items"])
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+async def test_the_cached_catalogue_follows_every_change(net: Network) -> None:
+    """Pages are cached under the catalogue's audit stamp: a change shows at once."""
+    sku = await net.sku()
+    product = await net.sheet()
+    assert (await net.approve(sku["id"], product["id"])).status_code == 201
+    first = (await net.client.get("/api/v1/skus", headers=net.staff)).json()
+    again = (await net.client.get("/api/v1/skus", headers=net.staff)).json()
+    assert again == first
+    assert first["items"][0]["suppliers"][0]["eligible"] is True
+    r = await net.client.post(
+        f"/api/v1/brands/{net.brand['id']}/licenses/{net.license['id']}/suspend",
+        json={"reason": "auditoría"},
+        headers=net.admin,
+    )
+    assert r.status_code == 200
+    after = (await net.client.get("/api/v1/skus", headers=net.staff)).json()
+    assert after["items"][0]["suppliers"][0]["eligible"] is False
+    r = await net.client.patch(
+        f"/api/v1/skus/{sku['id']}",
+        json={"tiers": [{"min_quantity": "0", "unit_price_cents": 450}]},
+        headers=net.admin,
+    )
+    assert r.status_code == 200
+    priced = (await net.client.get("/api/v1/skus", headers=net.staff)).json()
+    assert priced["items"][0]["current_unit_price_cents"] == 450
