@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -64,25 +65,34 @@ async def login(
     return create_access_token(settings, subject=user.id)
 
 
-async def _roles_of_user(session: AsyncSession, user_id: str) -> dict[str, Role]:
-    rows = await session.execute(
-        select(Membership.organization_id, Membership.role).where(Membership.user_id == user_id)
-    )
-    return {org_id: Role(role) for org_id, role in rows}
-
-
 async def principal_from_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
+    """The token's user with the roles it holds now, read in one query on every request (a
+    removed membership stops granting at once)."""
     claims = decode_access_token(settings, token)
     if claims is None:
         raise InvalidToken("The access token is invalid or has expired")
-    user = await session.get(User, claims["sub"])
-    if user is None or not user.is_active:
+    rows = (
+        await session.execute(
+            sa_select(
+                col(User.id),
+                col(User.email),
+                col(User.is_platform_admin),
+                col(User.is_active),
+                col(Membership.organization_id),
+                col(Membership.role),
+            )
+            .outerjoin(Membership, col(Membership.user_id) == col(User.id))
+            .where(User.id == claims["sub"])
+        )
+    ).all()
+    if not rows or not rows[0].is_active:
         raise InvalidToken("The account of this token no longer exists or is disabled")
+    first = rows[0]
     return Principal(
-        user_id=user.id,
-        email=user.email,
-        is_platform_admin=user.is_platform_admin,
-        roles=await _roles_of_user(session, user.id),
+        user_id=first.id,
+        email=first.email,
+        is_platform_admin=first.is_platform_admin,
+        roles={r.organization_id: Role(r.role) for r in rows if r.organization_id is not None},
     )
 
 
