@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.ids import new_id
-from app.core.timeutil import UTCDateTime, utcnow
+from app.core.fields import id_field, timestamp
+from app.core.timeutil import UTCDateTime
 
 
 class OrganizationKind(StrEnum):
@@ -39,19 +39,11 @@ class Role(StrEnum):
     staff = "staff"
 
 
-def _id() -> Any:
-    return Field(default_factory=new_id, primary_key=True, max_length=36)
-
-
-def _created_at() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
     __table_args__ = (UniqueConstraint("country", "tax_id"),)
 
-    id: str = _id()
+    id: str = id_field()
     kind: str = Field(sa_type=String(32), index=True)
     name: str = Field(max_length=200)
     tax_id: str = Field(max_length=20)
@@ -67,32 +59,32 @@ class Organization(SQLModel, table=True):
     members_total: int | None = None
     members_women: int | None = None
     payment_terms_days: int | None = None
-    created_at: datetime = _created_at()
+    created_at: datetime = timestamp()
 
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
-    id: str = _id()
+    id: str = id_field()
     email: str = Field(max_length=254, unique=True)
     full_name: str = Field(max_length=200)
     password_hash: str = Field(max_length=255)
     is_platform_admin: bool = False
     is_active: bool = True
-    created_at: datetime = _created_at()
+    created_at: datetime = timestamp()
 
 
 class Membership(SQLModel, table=True):
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
 
-    id: str = _id()
+    id: str = id_field()
     organization_id: str = Field(
         max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
     )
     user_id: str = Field(max_length=36, foreign_key="users.id", ondelete="CASCADE", index=True)
     role: str = Field(sa_type=String(16))
-    created_at: datetime = _created_at()
+    created_at: datetime = timestamp()
 
 
 class NetworkAssociation(SQLModel, table=True):
@@ -101,14 +93,14 @@ class NetworkAssociation(SQLModel, table=True):
     __tablename__ = "network_associations"
     __table_args__ = (UniqueConstraint("network_id", "association_id"),)
 
-    id: str = _id()
+    id: str = id_field()
     network_id: str = Field(
         max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
     )
     association_id: str = Field(
         max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
     )
-    created_at: datetime = _created_at()
+    created_at: datetime = timestamp()
 
 
 class ApiKey(SQLModel, table=True):
@@ -116,7 +108,7 @@ class ApiKey(SQLModel, table=True):
 
     __tablename__ = "api_keys"
 
-    id: str = _id()
+    id: str = id_field()
     organization_id: str = Field(
         max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
     )
@@ -127,7 +119,7 @@ class ApiKey(SQLModel, table=True):
     created_by_user_id: str | None = Field(
         default=None, max_length=36, foreign_key="users.id", ondelete="SET NULL"
     )
-    created_at: datetime = _created_at()
+    created_at: datetime = timestamp()
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -147,8 +139,8 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_events"
 
-    id: str = _id()
-    occurred_at: datetime = _created_at()
+    id: str = id_field()
+    occurred_at: datetime = timestamp()
     actor_user_id: str | None = Field(default=None, max_length=36, index=True)
     actor_api_key_id: str | None = Field(default=None, max_length=36)
     organization_id: str | None = Field(default=None, max_length=36, index=True)

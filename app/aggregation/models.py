@@ -8,29 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.ids import new_id
-from app.core.timeutil import UTCDateTime, utcnow
-
-
-def _id() -> Any:
-    return Field(default_factory=new_id, primary_key=True, max_length=36)
-
-
-def _fk(target: str, *, ondelete: Any = None) -> Any:
-    kwargs: dict[str, Any] = {"max_length": 36, "foreign_key": target, "index": True}
-    if ondelete:
-        kwargs["ondelete"] = ondelete
-    return Field(**kwargs)
-
-
-def _qty(default: Decimal | None = None) -> Any:
-    if default is None:
-        return Field(max_digits=14, decimal_places=3)
-    return Field(default=default, max_digits=14, decimal_places=3)
-
-
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+from app.core.fields import foreign_key, id_field, quantity_field, timestamp
+from app.core.timeutil import UTCDateTime
 
 
 class Allocation(SQLModel, table=True):
@@ -39,18 +18,18 @@ class Allocation(SQLModel, table=True):
     __tablename__ = "allocations"
     __table_args__ = (UniqueConstraint("cycle_id", "offer_id"),)
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
-    sku_id: str = _fk("brand_skus.id")
-    association_id: str = _fk("organizations.id")
-    offer_id: str = _fk("offers.id")
-    quantity: Decimal = _qty()
-    pinned: Decimal = _qty(Decimal(0))
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
+    sku_id: str = foreign_key("brand_skus.id")
+    association_id: str = foreign_key("organizations.id")
+    offer_id: str = foreign_key("offers.id")
+    quantity: Decimal = quantity_field()
+    pinned: Decimal = quantity_field(Decimal(0))
     producer_price_cents: int
     product_id: str = Field(max_length=36)
     product_version: int
     minimum_waived: bool = False
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
 
 
 class DeliveryOrderStatus(StrEnum):
@@ -64,22 +43,22 @@ class DeliveryOrder(SQLModel, table=True):
     __tablename__ = "delivery_orders"
     __table_args__ = (UniqueConstraint("cycle_id", "association_id"),)
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
-    association_id: str = _fk("organizations.id")
-    collection_centre_id: str = _fk("organizations.id")
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
+    association_id: str = foreign_key("organizations.id")
+    collection_centre_id: str = foreign_key("organizations.id")
     status: str = Field(default=DeliveryOrderStatus.open, sa_type=String(16))
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
 
 
 class DeliveryOrderLine(SQLModel, table=True):
     __tablename__ = "delivery_order_lines"
     __table_args__ = (UniqueConstraint("delivery_order_id", "sku_id"),)
 
-    id: str = _id()
-    delivery_order_id: str = _fk("delivery_orders.id", ondelete="CASCADE")
-    sku_id: str = _fk("brand_skus.id")
-    quantity: Decimal = _qty()
+    id: str = id_field()
+    delivery_order_id: str = foreign_key("delivery_orders.id", ondelete="CASCADE")
+    sku_id: str = foreign_key("brand_skus.id")
+    quantity: Decimal = quantity_field()
     producer_price_cents: int
     product_id: str = Field(max_length=36)
     product_version: int
@@ -99,12 +78,12 @@ class PurchaseCampaign(SQLModel, table=True):
 
     __tablename__ = "purchase_campaigns"
 
-    id: str = _id()
-    network_id: str = _fk("organizations.id")
+    id: str = id_field()
+    network_id: str = foreign_key("organizations.id")
     supplier_name: str = Field(max_length=200)
     item_name: str = Field(max_length=200)
     unit: str = Field(max_length=16)
-    pack_size: Decimal = _qty()
+    pack_size: Decimal = quantity_field()
     tiers: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     currency: str = Field(sa_type=String(3))
     closes_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
@@ -113,7 +92,7 @@ class PurchaseCampaign(SQLModel, table=True):
     pack_price_cents: int | None = None
     total_cost_cents: int | None = None
     rounding: str | None = Field(default=None, max_length=8)
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -121,12 +100,12 @@ class PurchaseRequest(SQLModel, table=True):
     __tablename__ = "purchase_requests"
     __table_args__ = (UniqueConstraint("campaign_id", "association_id"),)
 
-    id: str = _id()
-    campaign_id: str = _fk("purchase_campaigns.id", ondelete="CASCADE")
-    association_id: str = _fk("organizations.id")
-    quantity: Decimal = _qty()
-    tolerance: Decimal = _qty(Decimal(0))
+    id: str = id_field()
+    campaign_id: str = foreign_key("purchase_campaigns.id", ondelete="CASCADE")
+    association_id: str = foreign_key("organizations.id")
+    quantity: Decimal = quantity_field()
+    tolerance: Decimal = quantity_field(Decimal(0))
     allocated_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
     cost_cents: int | None = None
     cost_alone_cents: int | None = None
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()

@@ -3,13 +3,12 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.ids import new_id
-from app.core.timeutil import UTCDateTime, utcnow
+from app.core.fields import id_field, json_list, timestamp
+from app.core.timeutil import UTCDateTime
 
 
 class LicenseStatus(StrEnum):
@@ -22,35 +21,23 @@ class SupplierStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
-def _id() -> Any:
-    return Field(default_factory=new_id, primary_key=True, max_length=36)
-
-
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-def _json_list() -> Any:
-    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-
-
 class Brand(SQLModel, table=True):
     """A regional brand owned by a network, with its territory and rules."""
 
     __tablename__ = "brands"
 
-    id: str = _id()
+    id: str = id_field()
     network_id: str = Field(max_length=36, foreign_key="organizations.id", index=True)
     name: str = Field(max_length=120)
     slug: str = Field(max_length=60, unique=True)
     story: str = Field(default="", sa_type=Text)
-    territory_provinces: list[str] = _json_list()
-    territory_cantons: list[str] = _json_list()
-    required_certifications: list[str] = _json_list()
-    allowed_categories: list[str] = _json_list()
-    sanitary_registration_required_for: list[str] = _json_list()
-    created_at: datetime = _now()
-    updated_at: datetime = _now()
+    territory_provinces: list[str] = json_list()
+    territory_cantons: list[str] = json_list()
+    required_certifications: list[str] = json_list()
+    allowed_categories: list[str] = json_list()
+    sanitary_registration_required_for: list[str] = json_list()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
 
 
 class BrandLicense(SQLModel, table=True):
@@ -59,12 +46,12 @@ class BrandLicense(SQLModel, table=True):
     __tablename__ = "brand_licenses"
     __table_args__ = (UniqueConstraint("brand_id", "association_id"),)
 
-    id: str = _id()
+    id: str = id_field()
     brand_id: str = Field(max_length=36, foreign_key="brands.id", ondelete="CASCADE", index=True)
     association_id: str = Field(max_length=36, foreign_key="organizations.id", index=True)
     status: str = Field(default=LicenseStatus.active, sa_type=String(16))
     reason: str | None = Field(default=None, max_length=500)
-    granted_at: datetime = _now()
+    granted_at: datetime = timestamp()
     suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -84,7 +71,7 @@ class BrandSku(SQLModel, table=True):
         ),
     )
 
-    id: str = _id()
+    id: str = id_field()
     brand_id: str = Field(max_length=36, foreign_key="brands.id", ondelete="CASCADE", index=True)
     name: str = Field(max_length=200)
     category: str = Field(max_length=40, foreign_key="categories.slug", index=True)
@@ -98,8 +85,8 @@ class BrandSku(SQLModel, table=True):
     # rest is the network's brand margin.
     logistics_share_bps: int = 5000
     search_text: str = Field(default="", sa_type=Text)
-    created_at: datetime = _now()
-    updated_at: datetime = _now()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
 
 
 class SkuPriceTier(SQLModel, table=True):
@@ -111,7 +98,7 @@ class SkuPriceTier(SQLModel, table=True):
         CheckConstraint("unit_price_cents > 0", name="price_positive"),
     )
 
-    id: str = _id()
+    id: str = id_field()
     sku_id: str = Field(max_length=36, foreign_key="brand_skus.id", ondelete="CASCADE", index=True)
     min_quantity: Decimal = Field(max_digits=12, decimal_places=3)
     unit_price_cents: int
@@ -123,11 +110,11 @@ class SkuSupplier(SQLModel, table=True):
     __tablename__ = "sku_suppliers"
     __table_args__ = (UniqueConstraint("sku_id", "product_id"),)
 
-    id: str = _id()
+    id: str = id_field()
     sku_id: str = Field(max_length=36, foreign_key="brand_skus.id", ondelete="CASCADE", index=True)
     product_id: str = Field(max_length=36, foreign_key="products.id", index=True)
     association_id: str = Field(max_length=36, foreign_key="organizations.id", index=True)
     product_version: int
     status: str = Field(default=SupplierStatus.approved, sa_type=String(16))
-    approved_at: datetime = _now()
+    approved_at: datetime = timestamp()
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

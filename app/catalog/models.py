@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.ids import new_id
-from app.core.timeutil import UTCDateTime, utcnow
+from app.core.fields import id_field, timestamp
+from app.core.timeutil import UTCDateTime
 
 
 class Unit(StrEnum):
@@ -49,16 +49,8 @@ class SanitaryAuthority(StrEnum):
     INVIMA = "INVIMA"  # Colombia
 
 
-def _id() -> Any:
-    return Field(default_factory=new_id, primary_key=True, max_length=36)
-
-
 def _product_fk() -> Any:
     return Field(max_length=36, foreign_key="products.id", ondelete="CASCADE", index=True)
-
-
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Category(SQLModel, table=True):
@@ -80,7 +72,7 @@ class Product(SQLModel, table=True):
         CheckConstraint("version >= 1", name="version_positive"),
     )
 
-    id: str = _id()
+    id: str = id_field()
     association_id: str = Field(max_length=36, foreign_key="organizations.id", index=True)
     name: str = Field(max_length=200)
     category: str = Field(max_length=40, foreign_key="categories.slug", index=True)
@@ -106,15 +98,15 @@ class Product(SQLModel, table=True):
     status: str = Field(default=ProductStatus.draft, sa_type=String(16), index=True)
     version: int = 1
     search_text: str = Field(default="", sa_type=Text)
-    created_at: datetime = _now()
-    updated_at: datetime = _now()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ProductCertification(SQLModel, table=True):
     __tablename__ = "product_certifications"
 
-    id: str = _id()
+    id: str = id_field()
     product_id: str = _product_fk()
     kind: str = Field(sa_type=String(20))
     number: str | None = Field(default=None, max_length=60)
@@ -127,19 +119,19 @@ class ProductVersion(SQLModel, table=True):
     __tablename__ = "product_versions"
     __table_args__ = (UniqueConstraint("product_id", "version"),)
 
-    id: str = _id()
+    id: str = id_field()
     product_id: str = Field(max_length=36, foreign_key="products.id", ondelete="CASCADE")
     version: int
     snapshot: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    published_at: datetime = _now()
+    published_at: datetime = timestamp()
 
 
 class ProductImage(SQLModel, table=True):
     __tablename__ = "product_images"
 
-    id: str = _id()
+    id: str = id_field()
     product_id: str = _product_fk()
     filename: str = Field(max_length=100)
     content_type: str = Field(max_length=32)
     size_bytes: int
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()

@@ -13,30 +13,13 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.ids import new_id
-from app.core.timeutil import UTCDateTime, utcnow
+from app.core.fields import foreign_key, id_field, quantity_field, timestamp
+from app.core.timeutil import UTCDateTime
 
 
 class ShipmentStatus(StrEnum):
     packed = "packed"
     delivered = "delivered"
-
-
-def _id() -> Any:
-    return Field(default_factory=new_id, primary_key=True, max_length=36)
-
-
-def _fk(target: str, *, ondelete: Any = None, index: bool = True) -> Any:
-    kwargs: dict[str, Any] = {"max_length": 36, "foreign_key": target, "index": index}
-    if ondelete:
-        kwargs["ondelete"] = ondelete
-    return Field(**kwargs)
-
-
-def _qty(default: Decimal | None = None) -> Any:
-    if default is None:
-        return Field(max_digits=14, decimal_places=3)
-    return Field(default=default, max_digits=14, decimal_places=3)
 
 
 def _kg(*, optional: bool = False) -> Any:
@@ -45,23 +28,19 @@ def _kg(*, optional: bool = False) -> Any:
     return Field(default=Decimal(0), max_digits=12, decimal_places=3)
 
 
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
 class GoodsReceipt(SQLModel, table=True):
     """One arrival of goods of a delivery order at the collection centre (there may be
     several: partial deliveries add up)."""
 
     __tablename__ = "goods_receipts"
 
-    id: str = _id()
-    delivery_order_id: str = _fk("delivery_orders.id", ondelete="CASCADE")
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
-    association_id: str = _fk("organizations.id")
-    collection_centre_id: str = _fk("organizations.id")
+    id: str = id_field()
+    delivery_order_id: str = foreign_key("delivery_orders.id", ondelete="CASCADE")
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
+    association_id: str = foreign_key("organizations.id")
+    collection_centre_id: str = foreign_key("organizations.id")
     received_by_user_id: str | None = Field(default=None, max_length=36)
-    received_at: datetime = _now()
+    received_at: datetime = timestamp()
     temperature_alert: bool = False
 
 
@@ -77,22 +56,22 @@ class Lot(SQLModel, table=True):
         CheckConstraint("rejected_quantity >= 0", name="rejected_not_negative"),
     )
 
-    id: str = _id()
+    id: str = id_field()
     code: str = Field(max_length=40)
-    receipt_id: str = _fk("goods_receipts.id", ondelete="CASCADE")
-    delivery_order_id: str = _fk("delivery_orders.id", ondelete="CASCADE")
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
-    association_id: str = _fk("organizations.id")
-    sku_id: str = _fk("brand_skus.id")
+    receipt_id: str = foreign_key("goods_receipts.id", ondelete="CASCADE")
+    delivery_order_id: str = foreign_key("delivery_orders.id", ondelete="CASCADE")
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
+    association_id: str = foreign_key("organizations.id")
+    sku_id: str = foreign_key("brand_skus.id")
     product_id: str = Field(max_length=36)
     product_version: int
-    accepted_quantity: Decimal = _qty()
-    rejected_quantity: Decimal = _qty(Decimal(0))
+    accepted_quantity: Decimal = quantity_field()
+    rejected_quantity: Decimal = quantity_field(Decimal(0))
     rejection_reason: str | None = Field(default=None, max_length=500)
     weight_kg: Decimal | None = _kg(optional=True)
     temperature_c: Decimal | None = Field(default=None, max_digits=4, decimal_places=1)
     temperature_alert: bool = False
-    received_at: datetime = _now()
+    received_at: datetime = timestamp()
 
 
 class Shipment(SQLModel, table=True):
@@ -101,14 +80,14 @@ class Shipment(SQLModel, table=True):
     __tablename__ = "shipments"
     __table_args__ = (UniqueConstraint("cycle_id", "buyer_id"),)
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
-    buyer_id: str = _fk("organizations.id")
-    collection_centre_id: str = _fk("organizations.id")
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
+    buyer_id: str = foreign_key("organizations.id")
+    collection_centre_id: str = foreign_key("organizations.id")
     status: str = Field(default=ShipmentStatus.packed, sa_type=String(16))
     weight_kg: Decimal = _kg()
     chilled: bool = False
-    built_at: datetime = _now()
+    built_at: datetime = timestamp()
     received_by: str | None = Field(default=None, max_length=200)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_by_user_id: str | None = Field(default=None, max_length=36)
@@ -121,16 +100,16 @@ class ShipmentItem(SQLModel, table=True):
     __tablename__ = "shipment_items"
     __table_args__ = (UniqueConstraint("order_line_id"),)
 
-    id: str = _id()
-    shipment_id: str = _fk("shipments.id", ondelete="CASCADE")
-    order_id: str = _fk("orders.id")
-    order_line_id: str = _fk("order_lines.id", index=False)
-    sku_id: str = _fk("brand_skus.id")
-    confirmed_at_close: Decimal = _qty()
-    quantity: Decimal = _qty()
+    id: str = id_field()
+    shipment_id: str = foreign_key("shipments.id", ondelete="CASCADE")
+    order_id: str = foreign_key("orders.id")
+    order_line_id: str = foreign_key("order_lines.id", index=False)
+    sku_id: str = foreign_key("brand_skus.id")
+    confirmed_at_close: Decimal = quantity_field()
+    quantity: Decimal = quantity_field()
     weight_kg: Decimal = _kg()
     real_weight_kg: Decimal | None = _kg(optional=True)
-    returned_quantity: Decimal = _qty(Decimal(0))
+    returned_quantity: Decimal = quantity_field(Decimal(0))
     return_reason: str | None = Field(default=None, max_length=500)
 
 
@@ -139,11 +118,11 @@ class ShipmentLot(SQLModel, table=True):
 
     __tablename__ = "shipment_lots"
 
-    id: str = _id()
-    shipment_id: str = _fk("shipments.id", ondelete="CASCADE")
-    item_id: str = _fk("shipment_items.id", ondelete="CASCADE")
-    lot_id: str = _fk("lots.id", ondelete="CASCADE")
-    quantity: Decimal = _qty()
+    id: str = id_field()
+    shipment_id: str = foreign_key("shipments.id", ondelete="CASCADE")
+    item_id: str = foreign_key("shipment_items.id", ondelete="CASCADE")
+    lot_id: str = foreign_key("lots.id", ondelete="CASCADE")
+    quantity: Decimal = quantity_field()
     # the lot's real weight prorated to this quantity, when the lot was weighed
     weight_kg: Decimal | None = _kg(optional=True)
 
@@ -155,15 +134,15 @@ class Vehicle(SQLModel, table=True):
         CheckConstraint("shift_end_min > shift_start_min", name="shift_ends_after_start"),
     )
 
-    id: str = _id()
-    collection_centre_id: str = _fk("organizations.id", ondelete="CASCADE")
+    id: str = id_field()
+    collection_centre_id: str = foreign_key("organizations.id", ondelete="CASCADE")
     name: str = Field(max_length=100)
     capacity_kg: Decimal = Field(max_digits=12, decimal_places=3)
     chilled: bool = False
     shift_start_min: int = 6 * 60
     shift_end_min: int = 18 * 60
     active: bool = True
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
 
 
 class DeliveryWindow(SQLModel, table=True):
@@ -179,7 +158,7 @@ class DeliveryWindow(SQLModel, table=True):
     opens_min: int = 0
     closes_min: int = 24 * 60
     service_minutes: int = 10
-    updated_at: datetime = _now()
+    updated_at: datetime = timestamp()
 
 
 class RoutePlan(SQLModel, table=True):
@@ -188,9 +167,9 @@ class RoutePlan(SQLModel, table=True):
     __tablename__ = "route_plans"
     __table_args__ = (UniqueConstraint("cycle_id"),)
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE", index=False)
-    collection_centre_id: str = _fk("organizations.id")
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE", index=False)
+    collection_centre_id: str = foreign_key("organizations.id")
     depot_latitude: float
     depot_longitude: float
     matrix_source: str = Field(max_length=16)
@@ -200,16 +179,16 @@ class RoutePlan(SQLModel, table=True):
     unassigned: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    planned_at: datetime = _now()
+    planned_at: datetime = timestamp()
     planned_by_user_id: str | None = Field(default=None, max_length=36)
 
 
 class PlannedRoute(SQLModel, table=True):
     __tablename__ = "planned_routes"
 
-    id: str = _id()
-    plan_id: str = _fk("route_plans.id", ondelete="CASCADE")
-    vehicle_id: str = _fk("vehicles.id", ondelete="CASCADE")
+    id: str = id_field()
+    plan_id: str = foreign_key("route_plans.id", ondelete="CASCADE")
+    vehicle_id: str = foreign_key("vehicles.id", ondelete="CASCADE")
     position: int
     distance_m: int
     duration_s: int
@@ -220,9 +199,9 @@ class PlannedRoute(SQLModel, table=True):
 class RouteStop(SQLModel, table=True):
     __tablename__ = "route_stops"
 
-    id: str = _id()
-    route_id: str = _fk("planned_routes.id", ondelete="CASCADE")
-    shipment_id: str = _fk("shipments.id", ondelete="CASCADE")
+    id: str = id_field()
+    route_id: str = foreign_key("planned_routes.id", ondelete="CASCADE")
+    shipment_id: str = foreign_key("shipments.id", ondelete="CASCADE")
     buyer_id: str = Field(max_length=36)
     sequence: int
     eta_seconds: int

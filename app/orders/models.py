@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.ids import new_id
-from app.core.timeutil import UTCDateTime, utcnow
+from app.core.fields import foreign_key, id_field, quantity_field, timestamp
+from app.core.timeutil import UTCDateTime
 
 
 class CycleStatus(StrEnum):
@@ -41,34 +41,13 @@ class OrderStatus(StrEnum):
     delivered = "delivered"
 
 
-def _id() -> Any:
-    return Field(default_factory=new_id, primary_key=True, max_length=36)
-
-
-def _fk(target: str, *, index: bool = True, ondelete: Any = None) -> Any:
-    kwargs: dict[str, Any] = {"max_length": 36, "foreign_key": target, "index": index}
-    if ondelete:
-        kwargs["ondelete"] = ondelete
-    return Field(**kwargs)
-
-
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-def _qty(default: Any = None) -> Any:
-    if default is None:
-        return Field(max_digits=14, decimal_places=3)
-    return Field(default=default, max_digits=14, decimal_places=3)
-
-
 class OrderCycle(SQLModel, table=True):
     __tablename__ = "order_cycles"
     __table_args__ = (CheckConstraint("closes_at > opens_at", name="closes_after_opening"),)
 
-    id: str = _id()
-    network_id: str = _fk("organizations.id")
-    collection_centre_id: str = _fk("organizations.id")
+    id: str = id_field()
+    network_id: str = foreign_key("organizations.id")
+    collection_centre_id: str = foreign_key("organizations.id")
     opens_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     closes_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     delivery_date: date
@@ -76,7 +55,7 @@ class OrderCycle(SQLModel, table=True):
     currency: str = Field(sa_type=String(3))
     allocation_policy: str = Field(sa_type=String(32))
     status: str = Field(default=CycleStatus.scheduled, sa_type=String(16), index=True)
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -96,9 +75,9 @@ class CycleSku(SQLModel, table=True):
         CheckConstraint("reserved_milli <= offered_milli", name="reserved_within_offered"),
     )
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
-    sku_id: str = _fk("brand_skus.id")
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
+    sku_id: str = foreign_key("brand_skus.id")
     offered_milli: int = Field(default=0, sa_type=BigInteger)
     reserved_milli: int = Field(default=0, sa_type=BigInteger)
 
@@ -112,23 +91,23 @@ class Offer(SQLModel, table=True):
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
     )
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
-    sku_id: str = _fk("brand_skus.id")
-    association_id: str = _fk("organizations.id")
-    supplier_id: str = _fk("sku_suppliers.id", index=False)
-    quantity: Decimal = _qty()
-    min_delivery: Decimal = _qty(Decimal(0))
-    created_at: datetime = _now()
-    updated_at: datetime = _now()
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
+    sku_id: str = foreign_key("brand_skus.id")
+    association_id: str = foreign_key("organizations.id")
+    supplier_id: str = foreign_key("sku_suppliers.id", index=False)
+    quantity: Decimal = quantity_field()
+    min_delivery: Decimal = quantity_field(Decimal(0))
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
 
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id")
-    buyer_id: str = _fk("organizations.id")
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id")
+    buyer_id: str = foreign_key("organizations.id")
     status: str = Field(default=OrderStatus.placed, sa_type=String(16), index=True)
     payment_method: str = Field(sa_type=String(24))
     payment_method_id: str | None = Field(default=None, max_length=255)
@@ -138,8 +117,8 @@ class Order(SQLModel, table=True):
     final_total_cents: int | None = None
     standing_order_id: str | None = Field(default=None, max_length=36, index=True)
     placed_by_user_id: str | None = Field(default=None, max_length=36)
-    created_at: datetime = _now()
-    updated_at: datetime = _now()
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -150,10 +129,10 @@ class OrderLine(SQLModel, table=True):
         CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
-    id: str = _id()
-    order_id: str = _fk("orders.id", ondelete="CASCADE")
-    sku_id: str = _fk("brand_skus.id")
-    quantity: Decimal = _qty()
+    id: str = id_field()
+    order_id: str = foreign_key("orders.id", ondelete="CASCADE")
+    sku_id: str = foreign_key("brand_skus.id")
+    quantity: Decimal = quantity_field()
     preferred_association_id: str | None = Field(
         default=None, max_length=36, foreign_key="organizations.id"
     )
@@ -170,13 +149,13 @@ class OrderEvent(SQLModel, table=True):
 
     __tablename__ = "order_events"
 
-    id: str = _id()
+    id: str = id_field()
     cycle_id: str | None = Field(default=None, max_length=36, index=True)
     order_id: str | None = Field(default=None, max_length=36, index=True)
     type: str = Field(max_length=48)
     actor_user_id: str | None = Field(default=None, max_length=36)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
 
 
 class StandingOrder(SQLModel, table=True):
@@ -184,14 +163,14 @@ class StandingOrder(SQLModel, table=True):
 
     __tablename__ = "standing_orders"
 
-    id: str = _id()
-    buyer_id: str = _fk("organizations.id")
-    network_id: str = _fk("organizations.id")
+    id: str = id_field()
+    buyer_id: str = foreign_key("organizations.id")
+    network_id: str = foreign_key("organizations.id")
     payment_method: str = Field(sa_type=String(24))
     payment_method_id: str | None = Field(default=None, max_length=255)
     lines: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     active: bool = True
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
 
 
 class StandingOrderRun(SQLModel, table=True):
@@ -200,11 +179,11 @@ class StandingOrderRun(SQLModel, table=True):
     __tablename__ = "standing_order_runs"
     __table_args__ = (UniqueConstraint("standing_order_id", "cycle_id"),)
 
-    id: str = _id()
-    standing_order_id: str = _fk("standing_orders.id", ondelete="CASCADE")
-    cycle_id: str = _fk("order_cycles.id", ondelete="CASCADE")
+    id: str = id_field()
+    standing_order_id: str = foreign_key("standing_orders.id", ondelete="CASCADE")
+    cycle_id: str = foreign_key("order_cycles.id", ondelete="CASCADE")
     order_id: str | None = Field(default=None, max_length=36)
     skipped: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()

@@ -2,28 +2,11 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.ids import new_id
-from app.core.timeutil import UTCDateTime, utcnow
-
-
-def _id() -> Any:
-    return Field(default_factory=new_id, primary_key=True, max_length=36)
-
-
-def _fk(target: str, *, ondelete: Any = None) -> Any:
-    kwargs: dict[str, Any] = {"max_length": 36, "foreign_key": target, "index": True}
-    if ondelete:
-        kwargs["ondelete"] = ondelete
-    return Field(**kwargs)
-
-
-def _now() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+from app.core.fields import foreign_key, id_field, timestamp
 
 
 class InvoiceCounter(SQLModel, table=True):
@@ -40,14 +23,14 @@ class Invoice(SQLModel, table=True):
     __tablename__ = "invoices"
     __table_args__ = (UniqueConstraint("network_id", "sequence"), UniqueConstraint("order_id"))
 
-    id: str = _id()
-    network_id: str = _fk("organizations.id")
-    cycle_id: str = _fk("order_cycles.id")
-    buyer_id: str = _fk("organizations.id")
+    id: str = id_field()
+    network_id: str = foreign_key("organizations.id")
+    cycle_id: str = foreign_key("order_cycles.id")
+    buyer_id: str = foreign_key("organizations.id")
     order_id: str = Field(max_length=36, foreign_key="orders.id")
     sequence: int
     number: str = Field(max_length=40)
-    issued_at: datetime = _now()
+    issued_at: datetime = timestamp()
     due_on: date
     currency: str = Field(sa_type=String(3))
     payment_method: str = Field(sa_type=String(24))
@@ -59,8 +42,8 @@ class Invoice(SQLModel, table=True):
 class InvoiceLine(SQLModel, table=True):
     __tablename__ = "invoice_lines"
 
-    id: str = _id()
-    invoice_id: str = _fk("invoices.id", ondelete="CASCADE")
+    id: str = id_field()
+    invoice_id: str = foreign_key("invoices.id", ondelete="CASCADE")
     sku_id: str = Field(max_length=36, foreign_key="brand_skus.id")
     quantity: Decimal = Field(max_digits=14, decimal_places=3)
     unit_price_cents: int
@@ -74,20 +57,20 @@ class Payout(SQLModel, table=True):
     __tablename__ = "payouts"
     __table_args__ = (UniqueConstraint("cycle_id", "association_id"),)
 
-    id: str = _id()
-    cycle_id: str = _fk("order_cycles.id")
-    network_id: str = _fk("organizations.id")
-    association_id: str = _fk("organizations.id")
+    id: str = id_field()
+    cycle_id: str = foreign_key("order_cycles.id")
+    network_id: str = foreign_key("organizations.id")
+    association_id: str = foreign_key("organizations.id")
     currency: str = Field(sa_type=String(3))
     amount_cents: int
-    created_at: datetime = _now()
+    created_at: datetime = timestamp()
 
 
 class PayoutLine(SQLModel, table=True):
     __tablename__ = "payout_lines"
 
-    id: str = _id()
-    payout_id: str = _fk("payouts.id", ondelete="CASCADE")
+    id: str = id_field()
+    payout_id: str = foreign_key("payouts.id", ondelete="CASCADE")
     sku_id: str = Field(max_length=36, foreign_key="brand_skus.id")
     product_id: str = Field(max_length=36)
     product_version: int
