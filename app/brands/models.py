@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import id_field, json_list, timestamp
@@ -18,6 +18,8 @@ class LicenseStatus(StrEnum):
 
 class SupplierStatus(StrEnum):
     approved = "approved"
+    # the sheet, published again, no longer met the brand's rules (see ``recheck``)
+    suspended = "suspended"
     withdrawn = "withdrawn"
 
 
@@ -118,3 +120,8 @@ class SkuSupplier(SQLModel, table=True):
     status: str = Field(default=SupplierStatus.approved, sa_type=String(16))
     approved_at: datetime = timestamp()
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # While suspended: the rules the published sheet failed, ``[{"rule", "detail"}]``.
+    suspension_errors: list[dict[str, str]] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )

@@ -230,16 +230,17 @@ async def approve_supplier(
     "/skus/{sku_id}/suppliers",
     response_model=list[SupplierPublic],
     responses=SUPPLIER_ERRORS | AUTH,
+    summary="Every supplier link of the SKU, withdrawn and suspended ones too",
 )
 async def list_suppliers(
-    session: SessionDep, _: CurrentPrincipal, sku_id: IdPath
+    session: SessionDep, principal: CurrentPrincipal, sku_id: IdPath
 ) -> list[SupplierPublic]:
     sku = await skus.get_sku(session, sku_id)
     brand = await service.get_brand(session, sku.brand_id)
     states = await views.supplier_states(
         session, [sku], {brand.id: brand}, today=utcnow().date(), approved_only=False
     )
-    return [views.supplier_public(s) for s in states[sku.id]]
+    return views.supplier_publics(states[sku.id], principal, network_id=brand.network_id)
 
 
 @router.delete(

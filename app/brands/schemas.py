@@ -129,17 +129,52 @@ class SupplierCreate(Strict):
     product_id: Id
 
 
+class RuleFailure(BaseModel):
+    rule: str
+    detail: str
+
+
 class SupplierPublic(BaseModel):
     id: str
     sku_id: str
     product_id: str
+    product_name: str = Field(default="", description="The sheet's published name")
     product_version: int
     association_id: str
     association_name: str
     parish: str
-    status: str
+    status: str = Field(
+        description="approved, suspended (the sheet was published again and "
+        "no longer meets the brand's rules) or withdrawn"
+    )
     eligible: bool = Field(description="Licence active and papers valid today: may supply now")
     approved_at: datetime
+    suspended_at: datetime | None = None
+    reason: str | None = Field(
+        default=None,
+        description="Why the link is suspended; shown to the association and the network",
+    )
+    errors: list[RuleFailure] = Field(
+        default_factory=list,
+        description="While suspended: every brand rule the published sheet failed",
+    )
+
+
+class SupplierCheck(BaseModel):
+    """A SKU that a sheet supplies, checked again when the sheet was published."""
+
+    supplier_id: str
+    sku_id: str
+    sku_name: str
+    brand_id: str
+    brand_name: str
+    checked_version: int = Field(description="The version of the sheet that was checked")
+    previous_status: str
+    status: str = Field(description="approved (passes, or reinstated) or suspended")
+    errors: list[RuleFailure] = Field(
+        description="Every brand rule the sheet fails; a licence problem alone does not "
+        "suspend the link (the licence already keeps it out of new cycles)"
+    )
 
 
 class Photo(BaseModel):

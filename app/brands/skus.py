@@ -287,6 +287,7 @@ async def approve_supplier(
     )
     if supplier is not None and supplier.status == SupplierStatus.approved:
         raise SupplierExists()
+    # A withdrawn or suspended link is approved again once the sheet passes.
     if supplier is None:
         supplier = SkuSupplier(
             sku_id=sku.id,
@@ -300,6 +301,8 @@ async def approve_supplier(
         supplier.product_version = product.version
         supplier.approved_at = utcnow()
         supplier.withdrawn_at = None
+        supplier.suspended_at = None
+        supplier.suspension_errors = None
     await session.flush()
     await audit.record(
         session,
@@ -331,8 +334,11 @@ async def withdraw_supplier(
     if supplier is None:
         raise SupplierNotFound()
     if supplier.status != SupplierStatus.withdrawn:
+        before = supplier.status
         supplier.status = SupplierStatus.withdrawn
         supplier.withdrawn_at = utcnow()
+        supplier.suspended_at = None
+        supplier.suspension_errors = None
         await session.flush()
         await audit.record(
             session,
@@ -341,5 +347,5 @@ async def withdraw_supplier(
             object_type="sku_supplier",
             object_id=supplier.id,
             organization_id=brand.network_id,
-            changes=audit.diff({"status": "approved"}, {"status": "withdrawn"}),
+            changes=audit.diff({"status": before}, {"status": supplier.status}),
         )

@@ -2,7 +2,9 @@
 
 Suppliers are shown with ``eligible``: whether, today, the licence is active and the sheet
 still meets every brand rule (a suspended licence or an expired registration takes the
-supplier out of new cycles without deleting the approval).
+supplier out of new cycles without deleting the approval). A link suspended when its sheet
+was published again (see ``recheck``) is not among a SKU's suppliers; the SKU's supplier
+list shows it with the rules it failed to its association and the brand's network.
 """
 
 from __future__ import annotations
@@ -17,10 +19,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.accounts.models import Organization
+from app.accounts.principal import Principal
 from app.brands import pricing
-from app.brands.models import Brand, BrandLicense, BrandSku, LicenseStatus, SkuSupplier
+from app.brands.models import (
+    Brand,
+    BrandLicense,
+    BrandSku,
+    LicenseStatus,
+    SkuSupplier,
+    SupplierStatus,
+)
 from app.brands.rules import SkuFacts, check_supplier
-from app.brands.schemas import Photo, PriceBreakdown, SkuPublic, SupplierPublic, TierPublic
+from app.brands.schemas import (
+    Photo,
+    PriceBreakdown,
+    RuleFailure,
+    SkuPublic,
+    SupplierPublic,
+    TierPublic,
+)
 from app.brands.skus import rules_of, sheet_facts, tiers_of
 from app.catalog import service as catalog_service
 from app.catalog.models import Unit
@@ -33,6 +50,7 @@ class SupplierState:
     association_name: str
     parish: str
     eligible: bool
+    product_name: str  # as published: a sheet's draft is its association's own
 
 
 async def supplier_states(
@@ -54,7 +72,7 @@ async def supplier_states(
         .order_by(col(SkuSupplier.id))
     )
     if approved_only:
-        stmt = stmt.where(SkuSupplier.status == "approved")
+        stmt = stmt.where(SkuSupplier.status == SupplierStatus.approved)
     rows = (await session.execute(stmt)).all()
     if not rows:
         return out
@@ -82,17 +100,21 @@ async def supplier_states(
             licensed=(brand.id, supplier.association_id) in active,
             today=today,
         )
-        eligible = supplier.status == "approved" and not failures
-        out[sku.id].append(SupplierState(supplier, name, parish, eligible))
+        eligible = supplier.status == SupplierStatus.approved and not failures
+        out[sku.id].append(SupplierState(supplier, name, parish, eligible, product.name))
     return out
 
 
-def supplier_public(state: SupplierState) -> SupplierPublic:
+def supplier_public(state: SupplierState, *, show_reason: bool = True) -> SupplierPublic:
     s = state.supplier
+    errors = [RuleFailure.model_validate(e) for e in s.suspension_errors or []]
+    if not show_reason:
+        errors = []
     return SupplierPublic(
         id=s.id,
         sku_id=s.sku_id,
         product_id=s.product_id,
+        product_name=state.product_name,
         product_version=s.product_version,
         association_id=s.association_id,
         association_name=state.association_name,
@@ -100,7 +122,23 @@ def supplier_public(state: SupplierState) -> SupplierPublic:
         status=s.status,
         eligible=state.eligible,
         approved_at=s.approved_at,
+        suspended_at=s.suspended_at,
+        reason="; ".join(e.detail for e in errors) or None,
+        errors=errors,
     )
+
+
+def supplier_publics(
+    states: Sequence[SupplierState], principal: Principal, *, network_id: str
+) -> list[SupplierPublic]:
+    """Why a link is suspended is told to its association and the brand's network only."""
+    in_network = principal.is_member(network_id)
+    return [
+        supplier_public(
+            st, show_reason=in_network or principal.is_member(st.supplier.association_id)
+        )
+        for st in states
+    ]
 
 
 def price_breakdown(sku: BrandSku, tier: pricing.Tier) -> PriceBreakdown:

@@ -55,3 +55,8 @@ class UnsupportedImage(Problem):
     status = 415
     code = "unsupported_image"
     title = "Only JPEG, PNG and WebP images are accepted"
+
+
+class ProductNotPublished(NotFound):
+    code = "product_not_published"
+    title = "The product sheet has never been published"

@@ -64,7 +64,11 @@ class Category(SQLModel, table=True):
 
 
 class Product(SQLModel, table=True):
-    """A product sheet (ficha de producto): the working copy an association edits."""
+    """A product sheet (ficha de producto).
+
+    Until its first publication the row is the draft its association edits; once published,
+    the row is the public face and later edits wait in ``draft`` until published again.
+    """
 
     __tablename__ = "products"
     __table_args__ = (
@@ -101,6 +105,13 @@ class Product(SQLModel, table=True):
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Changes to a published sheet that are not published yet (see ``drafts``): the fields
+    # of its PATCHes as the API spells them, only those that differ from the row, which
+    # stays the public face that buyers, brands and search read until the next publish.
+    draft: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    draft_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ProductCertification(SQLModel, table=True):

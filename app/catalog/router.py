@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from app.accounts.exceptions import InsufficientRole, NotAnAssociation, OrganizationNotFound
 from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
-from app.catalog import categories, images, importer, service, versions
+from app.catalog import categories, images, importer, lifecycle, service, versions
 from app.catalog import exceptions as exc
 from app.catalog.models import CertificationKind, ProductStatus
 from app.catalog.schemas import (
@@ -22,11 +22,14 @@ from app.catalog.schemas import (
     ProductPublic,
     ProductUpdate,
     ProductVersionPublic,
+    SheetView,
 )
 from app.core.etag import CACHE_CONTROL, NOT_MODIFIED_RESPONSE, json_with_etag
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import InvalidInput, Unauthenticated, responses
 from app.core.schemas import PlainText
+from app.core.timeutil import utcnow
+from app.flows import catalog as catalog_flows
 
 router = APIRouter(tags=["catalogue"])
 
@@ -35,6 +38,14 @@ WRITE = responses(exc.ProductNotFound, exc.ProductArchived, InsufficientRole) | 
 SHEET = responses(exc.UnknownCategory, exc.InvalidGtin)
 
 Upload = Annotated[UploadFile, File(description="The file, as multipart form field `file`")]
+View = Annotated[
+    SheetView,
+    Query(
+        description="For the sheet's association: `working` (its unpublished changes laid "
+        "over the published sheet, described in `draft`) or `published` (what everyone else "
+        "sees). Others always read the published sheet."
+    ),
+]
 
 
 @router.get("/categories", response_model=list[CategoryPublic], responses=AUTH)
@@ -52,13 +63,14 @@ async def list_categories(session: SessionDep, _: CurrentPrincipal) -> list[Cate
 async def create_product(
     session: SessionDep, principal: CurrentPrincipal, body: ProductCreate
 ) -> ProductPublic:
-    return await service.create_product(session, principal, body)
+    return await lifecycle.create_product(session, principal, body)
 
 
 @router.get(
     "/products",
     response_model=Page[ProductPublic],
     summary="Product sheets: published ones, and drafts of your own associations",
+    description="Filters and `q` match the published sheets, as buyers see them.",
     responses=NOT_MODIFIED_RESPONSE | AUTH,
 )
 async def list_products(
@@ -72,6 +84,7 @@ async def list_products(
     q: Annotated[PlainText | None, Query(max_length=200, description="Words to find")] = None,
     status: ProductStatus | None = None,
     parish: Annotated[PlainText | None, Query(max_length=100)] = None,
+    view: View = SheetView.working,
 ) -> Response:
     items, cursor = await service.list_products(
         session,
@@ -82,6 +95,7 @@ async def list_products(
         q=q,
         status=status,
         parish=parish,
+        view=view,
         page=page,
     )
     return json_with_etag(request, Page(items=items, next_cursor=cursor))
@@ -114,36 +128,48 @@ async def import_products(
 @router.get(
     "/products/{product_id}",
     response_model=ProductPublic,
-    responses=responses(exc.ProductNotFound) | NOT_MODIFIED_RESPONSE | AUTH,
+    responses=responses(exc.ProductNotFound, exc.ProductNotPublished)
+    | NOT_MODIFIED_RESPONSE
+    | AUTH,
 )
 async def read_product(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, product_id: IdPath
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    product_id: IdPath,
+    view: View = SheetView.working,
 ) -> Response:
-    return json_with_etag(request, await service.get_product(session, principal, product_id))
+    sheet = await service.get_product(session, principal, product_id, view)
+    return json_with_etag(request, sheet)
 
 
 @router.patch(
     "/products/{product_id}",
     response_model=ProductPublic,
     summary="Change the working copy of a sheet (publish it again to make a new version)",
+    description="A published sheet keeps showing its published version to everyone else: "
+    "the change waits in its `draft` until the sheet is published again.",
     responses=WRITE | SHEET,
 )
 async def update_product(
     session: SessionDep, principal: CurrentPrincipal, product_id: IdPath, body: ProductUpdate
 ) -> ProductPublic:
-    return await service.update_product(session, principal, product_id, body)
+    return await lifecycle.update_product(session, principal, product_id, body)
 
 
 @router.post(
     "/products/{product_id}/publish",
-    response_model=ProductPublic,
+    response_model=catalog_flows.PublishedSheet,
     summary="Publish the sheet; a changed published sheet becomes a new version",
+    description="Every SKU the sheet supplies is checked again against its brand's rules: "
+    "a link the sheet no longer passes is suspended, one that passes again is reinstated "
+    "(see `supplier_checks`).",
     responses=WRITE,
 )
 async def publish_product(
     session: SessionDep, principal: CurrentPrincipal, product_id: IdPath
-) -> ProductPublic:
-    return await service.publish_product(session, principal, product_id)
+) -> catalog_flows.PublishedSheet:
+    return await catalog_flows.publish_sheet(session, principal, product_id, today=utcnow().date())
 
 
 @router.post(
@@ -155,7 +181,7 @@ async def publish_product(
 async def archive_product(
     session: SessionDep, principal: CurrentPrincipal, product_id: IdPath
 ) -> ProductPublic:
-    return await service.archive_product(session, principal, product_id)
+    return await lifecycle.archive_product(session, principal, product_id)
 
 
 @router.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -116,8 +117,24 @@ class ImagePublic(BaseModel):
     content_type: str
 
 
+class SheetView(StrEnum):
+    """Which face of a published sheet with unpublished changes its association reads."""
+
+    working = "working"  # the draft: the published sheet with the changes applied
+    published = "published"  # what everyone else sees
+
+
+class DraftPublic(BaseModel):
+    """The unpublished changes of a published sheet, shown to its association only."""
+
+    version: int = Field(description="The version that publishing the changes will make")
+    changed_fields: list[str] = Field(description="The sheet's fields that differ")
+    updated_at: datetime
+
+
 class ProductPublic(BaseModel):
-    """The public sheet; a published version stores exactly this (see ``ProductVersion``)."""
+    """The public sheet; a published version stores it (see ``ProductVersion``) without the
+    draft fields, which only the sheet's association sees."""
 
     id: str
     association_id: str
@@ -142,6 +159,16 @@ class ProductPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    has_unpublished_changes: bool = Field(
+        default=False,
+        description="The sheet has changes since it was published; only its association and "
+        "platform admins are told (for everyone else it is false)",
+    )
+    draft: DraftPublic | None = None
+
+
+# The fields of ProductPublic that are about the reader's view, not the published sheet.
+DRAFT_FIELDS = frozenset({"has_unpublished_changes", "draft"})
 
 
 class ProductVersionPublic(BaseModel):

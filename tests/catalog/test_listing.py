@@ -59,11 +59,13 @@ async def test_search_ignores_accents_and_case(catalog: Catalog) -> None:
     assert await find("100%") == []
     assert await find("_") == []
 
-    # The search text follows the sheet's changes.
+    # The search text follows the sheet's published changes (buyers search what they see).
     r = await client.patch(
         f"{URL}/{cheese['id']}", json={"name": "Yogur de mora"}, headers=catalog.staff
     )
     assert r.status_code == 200
+    assert await find("yogur") == []
+    await catalog.publish(cheese["id"])
     assert await find("queso") == []
     assert await find("yogur") == ["Yogur de mora"]
 
