@@ -6,7 +6,7 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -17,6 +17,9 @@ from app.core import migrate
 from app.core.config import Settings, get_settings
 from app.core.security import configure_password_hashing
 
+if TYPE_CHECKING:
+    from app.settlement.schemas import LedgerReport
+
 app = typer.Typer(
     help="Minga: a solidarity marketplace with short supply chains.", no_args_is_help=True
 )
@@ -26,6 +29,8 @@ cycles_app = typer.Typer(help="Order cycles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(cycles_app, name="cycles")
+ledger_app = typer.Typer(help="The money trail of settled cycles.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 
 DEMO_DATABASE = Path("minga-demo.db")
@@ -87,10 +92,12 @@ def admin_create(
 
 
 async def _tick(settings: Settings) -> tuple[list[str], list[str], list[str]]:
-    from app.api import router  # noqa: F401 - imports every domain, so their cycle hooks are set
     from app.core.db import create_engine, create_sessionmaker
     from app.core.timeutil import utcnow
+    from app.flows.wiring import wire
     from app.orders.scheduler import tick
+
+    wire()
 
     engine = create_engine(settings)
     try:
@@ -98,6 +105,50 @@ async def _tick(settings: Settings) -> tuple[list[str], list[str], list[str]]:
         return done.opened, done.closed, done.failed
     finally:
         await engine.dispose()
+
+
+async def _ledger(settings: Settings, cycle_id: str | None) -> list[LedgerReport]:
+    from app.core.db import create_engine, create_sessionmaker, transaction
+    from app.settlement import ledger
+
+    engine = create_engine(settings)
+    try:
+        async with transaction(create_sessionmaker(engine), write=False) as session:
+            return await ledger.check(session, cycle_id)
+    finally:
+        await engine.dispose()
+
+
+@ledger_app.command("check")
+def ledger_check(
+    cycle: Annotated[
+        str | None, typer.Option("--cycle", help="one cycle's id (default: every settled one)")
+    ] = None,
+) -> None:
+    """Recompute the money trail of settled cycles; exit 1 on any difference."""
+    reports = asyncio.run(_ledger(get_settings(), cycle))
+    if cycle is not None and not reports:
+        console.print(f"[red]no cycle {cycle}[/red]")
+        raise typer.Exit(code=2)
+    differences = [(r.cycle_id, d) for r in reports for d in r.differences]
+    checked = sum(1 for r in reports if r.checked)
+    if not differences:
+        invariants = len(reports[0].checked) if reports else 0
+        console.print(
+            f"[green]ledger: {checked} settled cycle(s), {invariants} invariants each,"
+            " no difference[/green]"
+        )
+        for report in reports[:1]:
+            for name in report.checked:
+                console.print(f"  [green]✓[/green] {name}")
+        return
+    table = Table(title=f"{len(differences)} ledger difference(s)")
+    for column in ("cycle", "check", "subject", "expected", "actual"):
+        table.add_column(column)
+    for cycle_id, d in differences:
+        table.add_row(cycle_id, d.check, d.subject, d.expected, d.actual)
+    console.print(table)
+    raise typer.Exit(code=1)
 
 
 @cycles_app.command("tick")

@@ -21,6 +21,7 @@ from app.core.limits import BodySizeLimitMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import MetricsMiddleware, metrics_endpoint
 from app.core.security import configure_password_hashing
+from app.flows.wiring import wire
 from app.orders.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    wire()
     configure_logging(settings.log_level)
     configure_password_hashing(settings)
     app = FastAPI(

@@ -46,6 +46,8 @@ from tests.fulfilment.helpers import Floor, lot_code
 from tests.orders.conftest import Market, build_market
 from tests.utils import Api
 
+pytestmark = pytest.mark.slow  # every operation fuzzed: minutes in all, seconds per operation
+
 MAX_EXAMPLES = 10
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 CONFIG = schemathesis.Config.from_dict(
@@ -165,7 +167,7 @@ async def world(app: FastAPI, fuzzed_app: FastAPI) -> AsyncIterator[World]:
 
 
 async def _delivered_cycle(m: Market) -> dict[str, str]:
-    """A second cycle of the market, closed, received, packed and settled: the ids of its
+    """A second cycle of the market, closed, received, packed, delivered and settled: the ids of its
     delivery order, lot, shipment and invoice."""
     closed = replace(m, cycle=await m.new_cycle(), offers={})
     await closed.offer(closed.cycle["id"], m.net.association["id"], "30", m.net.association_staff)
@@ -175,6 +177,7 @@ async def _delivered_cycle(m: Market) -> dict[str, str]:
     code = lot_code("FUZZ")
     await floor.received(floor.first, floor.allocated(floor.first), lot_code=code)
     [shipment] = await floor.build()
+    await floor.deliver_all([shipment])
     settled = await m.client.post(
         f"/api/v1/cycles/{closed.cycle['id']}/settle", headers=m.net.admin
     )

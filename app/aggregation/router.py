@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from app.accounts import exceptions as accounts_exc
-from app.aggregation import campaigns, service, views
+from app.aggregation import campaigns, views
 from app.aggregation import exceptions as exc
 from app.aggregation.schemas import (
     AllocationPublic,
@@ -28,6 +28,7 @@ from app.core.idempotency import (
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
 from app.core.timeutil import utcnow
+from app.flows import closing
 from app.orders.exceptions import CycleNotFound, CycleNotOpen
 
 router = APIRouter()
@@ -50,10 +51,9 @@ async def close_cycle(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     async def run() -> tuple[int, CloseResult]:
-        cycle = await service.close_cycle(
+        return status.HTTP_200_OK, await closing.close_cycle(
             session, settings, cycle_id, now=utcnow(), actor=principal
         )
-        return status.HTTP_200_OK, await service.close_result(session, cycle)
 
     return await idempotent(
         session,

@@ -1,8 +1,9 @@
-"""Closing a cycle: the thin service around the pure allocation algorithms.
+"""Closing a cycle: load → plan → store around the pure ``close_plan.plan_close``.
 
-It loads the cycle's orders and offers, calls ``allocation.allocate`` for each SKU, and writes
-allocations, confirmed lines at their final prices and one delivery order per supplying
-association, all in the transaction that moved the cycle to ``closed``. Card holds that are
+It loads the cycle's orders and offers, plans the close (``allocation.allocate`` for each
+SKU, final prices, final totals), and stores allocations, the orders confirmed at their final
+prices (through ``orders.lifecycle``) and one delivery order per supplying association, all
+in the transaction that moved the cycle to ``closed``. Card holds that are
 now above the final amount are lowered after the commit, so no provider call is made while
 rows are locked. ``bench/close_cycle.py`` measures it (docs/bench-close-cycle.md).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.aggregation import allocation as algo
+from app.aggregation.close_plan import SkuTerms, plan_close
 from app.aggregation.models import (
     Allocation,
     DeliveryOrder,
@@ -42,7 +42,7 @@ from app.core.ids import new_id
 from app.core.metrics import CYCLES_CLOSED
 from app.core.money import cents_times
 from app.core.timeutil import utcnow
-from app.orders import cycles
+from app.orders import cycles, lifecycle
 from app.orders.exceptions import CycleNotFound, CycleNotOpen
 from app.orders.models import (
     CycleStatus,
@@ -51,7 +51,6 @@ from app.orders.models import (
     OrderCycle,
     OrderLine,
     OrderStatus,
-    PaymentMethod,
 )
 from app.payments import service as payments
 
@@ -100,8 +99,6 @@ _offers = _table(Offer)
 _orders = _table(Order)
 _skus = _table(BrandSku)
 _suppliers = _table(SkuSupplier)
-# SQLite allows at most 500 terms in a compound SELECT (see _confirm_lines)
-_PRICES_PER_STATEMENT = 250
 
 
 async def _season_income(session: AsyncSession, cycle: OrderCycle) -> dict[str, int]:
@@ -145,38 +142,6 @@ async def _load(session: AsyncSession, cycle: OrderCycle) -> tuple[list[Any], li
     return list(orders), list(lines), list(offers)
 
 
-def _confirm_lines(cycle_id: str, final_price: dict[str, int], sku_ids: Sequence[str]) -> Any:
-    """Confirm the lines of the cycle's confirmed orders at ``min(unit price, final price)``.
-
-    One ``UPDATE … FROM`` joined to a small table of the SKUs' final prices (PostgreSQL;
-    SQLite >= 3.33): the lines are found once through the cycle's orders, not once per SKU.
-    """
-    ln, o = _lines, _orders
-    prices = sa.union_all(
-        *(
-            sa.select(
-                sa.literal(s, sa.String).label("sku_id"),
-                sa.literal(final_price[s], sa.Integer).label("price"),
-            )
-            for s in sku_ids
-        )
-    ).subquery("final_prices")
-    confirmed = sa.select(o.c.id).where(
-        o.c.cycle_id == cycle_id, o.c.status == OrderStatus.confirmed
-    )
-    return (
-        sa.update(ln)
-        .where(ln.c.sku_id == prices.c.sku_id, ln.c.order_id.in_(confirmed))
-        .values(
-            confirmed_quantity=ln.c.quantity,
-            final_unit_price_cents=sa.case(
-                (ln.c.unit_price_cents < prices.c.price, ln.c.unit_price_cents),
-                else_=prices.c.price,
-            ),
-        )
-    )
-
-
 async def aggregate(
     session: AsyncSession,
     cycle: OrderCycle,
@@ -184,96 +149,60 @@ async def aggregate(
     settings: Settings,
 ) -> None:
     orders, lines, offers = await _load(session, cycle)
-    demand: dict[str, Decimal] = defaultdict(Decimal)
-    pins: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for line in lines:
-        demand[line.sku_id] += line.quantity
-        if line.preferred_association_id:
-            pins[line.sku_id][line.preferred_association_id] += line.quantity
-    sku_ids = sorted(demand)
+    sku_ids = sorted({line.sku_id for line in lines})
+    tiers = await tiers_of(session, sku_ids)
     skus = {
-        s.id: s
+        s.id: SkuTerms(s.pack_size, s.producer_price_cents, tiers[s.id])
         for s in await session.execute(
             sa.select(_skus.c.id, _skus.c.pack_size, _skus.c.producer_price_cents).where(
                 _skus.c.id.in_(sku_ids)
             )
         )
     }
-    tiers = await tiers_of(session, sku_ids)
     policy = Policy(cycle.allocation_policy)
     income = await _season_income(session, cycle) if policy is Policy.income_equalizing else None
-
-    offers_of: dict[str, dict[str, Any]] = defaultdict(dict)
-    for offer in offers:
-        offers_of[offer.sku_id][offer.id] = offer
+    plan = plan_close(orders, lines, offers, skus, policy=policy, income=income)
+    demand, final_price, final_total, lowered = (
+        plan.demand,
+        plan.final_price,
+        plan.final_totals,
+        plan.lowered,
+    )
     created = utcnow()
-    allocations: list[dict[str, Any]] = []
-    delivery: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for sku_id in sku_ids:
-        sku, sku_offers = skus[sku_id], offers_of[sku_id]
-        result = algo.allocate(
-            demand[sku_id],
-            [
-                algo.Offer(o.id, o.association_id, o.quantity, o.min_delivery)
-                for o in sku_offers.values()
-            ],
-            step=sku.pack_size,
-            policy=policy,
-            pinned=[algo.Pin(a, q) for a, q in sorted(pins[sku_id].items())],
-            income=income,
-            unit_value_cents=sku.producer_price_cents,
-        )
-        for share in result:
-            if share.quantity <= 0:
-                continue
-            offer = sku_offers[share.offer_id]
-            goods = {
-                "sku_id": sku_id,
-                "quantity": share.quantity,
-                "producer_price_cents": sku.producer_price_cents,
-                "product_id": offer.product_id,
-                "product_version": offer.product_version,
-            }
-            allocations.append(
-                {
-                    **goods,
-                    "id": new_id(),
-                    "cycle_id": cycle.id,
-                    "association_id": share.association_id,
-                    "offer_id": share.offer_id,
-                    "pinned": share.pinned,
-                    "minimum_waived": share.minimum_waived,
-                    "created_at": created,
-                }
-            )
-            delivery[share.association_id].append(goods)
-
-    final_price = {s: pricing.tier_for(tiers[s], demand[s]).unit_price_cents for s in sku_ids}
-    final_total = dict.fromkeys((order.id for order in orders), 0)
-    amounts: dict[tuple[int, Decimal], int] = {}  # most lines share a price and a quantity
-    for line in lines:
-        # never above the price the buyer saw when ordering; each line rounded half up
-        price = min(line.unit_price_cents, final_price[line.sku_id])
-        if (price, line.quantity) not in amounts:
-            amounts[price, line.quantity] = cents_times(price, line.quantity)
-        final_total[line.order_id] += amounts[price, line.quantity]
-    lowered = [
-        (order.id, final_total[order.id])
-        for order in orders
-        if order.payment_method == PaymentMethod.card and final_total[order.id] < order.total_cents
+    allocations = [
+        {
+            "id": new_id(),
+            "cycle_id": cycle.id,
+            "sku_id": a.sku_id,
+            "association_id": a.association_id,
+            "offer_id": a.offer_id,
+            "quantity": a.quantity,
+            "pinned": a.pinned,
+            "minimum_waived": a.minimum_waived,
+            "producer_price_cents": a.producer_price_cents,
+            "product_id": a.product_id,
+            "product_version": a.product_version,
+            "created_at": created,
+        }
+        for a in plan.allocations
     ]
-    if orders:  # ORM bulk UPDATE by primary key: one executemany
-        await session.execute(
-            sa.update(Order),
-            [
-                {"id": order_id, "status": OrderStatus.confirmed, "final_total_cents": total}
-                for order_id, total in final_total.items()
-            ],
-        )
-    # then the lines of exactly these orders (the only confirmed ones of a closing cycle)
-    for start in range(0, len(sku_ids), _PRICES_PER_STATEMENT):
-        chunk = sku_ids[start : start + _PRICES_PER_STATEMENT]
-        await session.execute(_confirm_lines(cycle.id, final_price, chunk))
+    delivery = {
+        association_id: [
+            {
+                "sku_id": a.sku_id,
+                "quantity": a.quantity,
+                "producer_price_cents": a.producer_price_cents,
+                "product_id": a.product_id,
+                "product_version": a.product_version,
+            }
+            for a in planned
+        ]
+        for association_id, planned in plan.delivery().items()
+    }
+    # the orders and their lines change only through their lifecycle
+    await lifecycle.confirm_at_close(
+        session, cycle.id, final_totals=final_total, final_price=final_price
+    )
     if allocations:
         await session.execute(sa.insert(_allocations), allocations)
     delivery_orders: list[dict[str, Any]] = [
@@ -325,13 +254,16 @@ async def aggregate(
 
 
 async def close_result(session: AsyncSession, cycle: OrderCycle) -> CloseResult:
-    """The demand and final price of every SKU of a closed cycle, from what was stored."""
-    ln = _lines
+    """The demand and final price of every SKU of a closed cycle, as the close found them.
+
+    Read from the allocations, which sum exactly to each SKU's demand and never change after
+    the close (the lines' confirmed quantities do, when a shortfall cuts them): closing
+    again answers what the first close answered."""
+    a = _allocations
     rows = await session.execute(
-        sa.select(ln.c.sku_id, ln.c.confirmed_quantity, sa.func.count())
-        .join(_orders, _orders.c.id == ln.c.order_id)
-        .where(_orders.c.cycle_id == cycle.id, ln.c.confirmed_quantity.is_not(None))
-        .group_by(ln.c.sku_id, ln.c.confirmed_quantity)
+        sa.select(a.c.sku_id, a.c.quantity, sa.func.count())
+        .where(a.c.cycle_id == cycle.id)
+        .group_by(a.c.sku_id, a.c.quantity)
     )
     demand: dict[str, Decimal] = defaultdict(Decimal)
     for sku_id, quantity, count in rows:
@@ -352,10 +284,3 @@ async def close_result(session: AsyncSession, cycle: OrderCycle) -> CloseResult:
             for sku_id in sorted(demand)
         ],
     )
-
-
-@cycles.on_cut_off
-async def _close_at_cut_off(
-    session: AsyncSession, settings: Settings, cycle: OrderCycle, now: datetime
-) -> None:
-    await close_cycle(session, settings, cycle.id, now=now, actor=None)

@@ -69,6 +69,27 @@ def request_hash(scope: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+async def replay(
+    session: AsyncSession, *, scope: str, principal: str, key: str, body: Any
+) -> JSONResponse | None:
+    """The stored first answer for a retried key (422 with another body), else None."""
+    stored = await session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.scope == scope,
+            IdempotencyKey.principal == principal,
+            IdempotencyKey.key == key,
+            col(IdempotencyKey.expires_at) > utcnow(),
+        )
+    )
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash(scope, body):
+        raise IdempotencyKeyReused()
+    return JSONResponse(
+        stored.response, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+    )
+
+
 async def idempotent(
     session: AsyncSession,
     *,
@@ -83,22 +104,9 @@ async def idempotent(
         status, model = await run()
         return JSONResponse(model.model_dump(mode="json"), status_code=status)
     digest = request_hash(scope, body)
-    stored = await session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.scope == scope,
-            IdempotencyKey.principal == principal,
-            IdempotencyKey.key == key,
-            col(IdempotencyKey.expires_at) > utcnow(),
-        )
-    )
-    if stored is not None:
-        if stored.request_hash != digest:
-            raise IdempotencyKeyReused()
-        return JSONResponse(
-            stored.response,
-            status_code=stored.status_code,
-            headers={"Idempotent-Replayed": "true"},
-        )
+    answer = await replay(session, scope=scope, principal=principal, key=key, body=body)
+    if answer is not None:
+        return answer
     status, model = await run()
     content = model.model_dump(mode="json")
     await session.execute(

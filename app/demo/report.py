@@ -267,6 +267,13 @@ def fairness_table(result: DemoResult) -> Table:
     t.add_row(
         "km routed vs direct delivery", f"{board['routed_km']} vs {board['direct_delivery_km']}"
     )
+    ledger = settled.get("ledger") or {}
+    differences = ledger.get("differences", [])
+    mark = "[green]✓[/]" if not differences else "[red]✗[/]"
+    for check in ledger.get("checked", []):
+        t.add_row(f"{mark} ledger: {check}", "to the cent" if not differences else "")
+    for d in differences:
+        t.add_row(f"[red]ledger difference: {d['check']}[/]", f"{d['expected']} ≠ {d['actual']}")
     return t
 
 

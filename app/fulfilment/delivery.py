@@ -1,15 +1,18 @@
 """Recording a delivery: who received it, what came back, and what the buyer now owes.
 
 Named rules: a SKU's returns are shared among the buyer's order lines of that SKU in
-proportion to what was shipped on each (largest remainder in thousandths). A line's
-delivered quantity is shipped minus returned; it is billed for that, or, when it carried
-weighed variable-weight goods, for the real weight billed at packing prorated to what was
-kept.
+proportion to what was shipped on each, and a line's kept quantity among its lots in
+proportion to what was packed of each (largest remainder in thousandths). A lot is billed
+for what was kept of it, or, when it was weighed (variable-weight goods), for its weighed
+quantity prorated to what was kept; a line is billed the sum of its lots, and each lot's
+association is paid on the same figure. The order lines change through
+``orders.lifecycle``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -24,12 +27,17 @@ from app.core.money import split_largest_remainder
 from app.core.quantity import quantize
 from app.fulfilment import access
 from app.fulfilment.consolidation import milli, of_milli
-from app.fulfilment.exceptions import AlreadyDelivered, InvalidReturns
-from app.fulfilment.models import Shipment, ShipmentItem, ShipmentStatus
-from app.fulfilment.schemas import DeliveryIn
-from app.fulfilment.shipments import final_total
+from app.fulfilment.exceptions import (
+    AlreadyDelivered,
+    CycleSettled,
+    InvalidReturns,
+    ShipmentFailed,
+)
+from app.fulfilment.models import Shipment, ShipmentItem, ShipmentLot, ShipmentStatus
+from app.fulfilment.schemas import DeliveryIn, ShipmentFailure
 from app.fulfilment.views import items_of
-from app.orders.models import Order, OrderLine, OrderStatus
+from app.orders import lifecycle
+from app.orders.models import CycleStatus, Order, OrderCycle, OrderLine
 
 
 def _check_returns(data: DeliveryIn, shipped: dict[str, Decimal]) -> None:
@@ -53,6 +61,79 @@ def _check_returns(data: DeliveryIn, shipped: dict[str, Decimal]) -> None:
         raise InvalidReturns(errors[0]["detail"], errors=errors)
 
 
+def _refuse_settled(cycle: OrderCycle) -> None:
+    if cycle.status == CycleStatus.settled:
+        raise CycleSettled(
+            "The cycle is settled; record a return found now as a credit note on the invoice"
+        )
+
+
+async def _locked_shipment(
+    session: AsyncSession, principal: Principal, shipment_id: str
+) -> tuple[Shipment, OrderCycle]:
+    shipment, cycle = await access.shipment(session, principal, shipment_id, deliver=True)
+    _refuse_settled(cycle)
+    await session.execute(select(Shipment.id).where(Shipment.id == shipment.id).with_for_update())
+    await session.refresh(shipment)
+    if shipment.status == ShipmentStatus.delivered:
+        raise AlreadyDelivered(f"Received by {shipment.received_by} at {shipment.delivered_at}")
+    if shipment.status == ShipmentStatus.failed:
+        raise ShipmentFailed(f"Marked failed: {shipment.failure_reason}")
+    return shipment, cycle
+
+
+async def _lines_and_orders(
+    session: AsyncSession, items: Sequence[ShipmentItem]
+) -> tuple[list[OrderLine], dict[str, Order]]:
+    order_ids = sorted({i.order_id for i in items})
+    lines = list(
+        await session.scalars(select(OrderLine).where(col(OrderLine.order_id).in_(order_ids)))
+    )
+    orders = {
+        o.id: o for o in await session.scalars(select(Order).where(col(Order.id).in_(order_ids)))
+    }
+    return lines, orders
+
+
+async def _packed_lots(
+    session: AsyncSession, items: Sequence[ShipmentItem]
+) -> dict[str, list[ShipmentLot]]:
+    by_item: dict[str, list[ShipmentLot]] = defaultdict(list)
+    for row in await session.scalars(
+        select(ShipmentLot)
+        .where(col(ShipmentLot.item_id).in_([i.id for i in items]))
+        .order_by(col(ShipmentLot.id))
+    ):
+        by_item[row.item_id].append(row)
+    return by_item
+
+
+def _kept_of_lots(item: ShipmentItem, lots: Sequence[ShipmentLot]) -> Decimal:
+    """Share what the buyer kept of an item among its lots (largest remainder in
+    thousandths, by quantity packed) and bill each lot: its weighed quantity prorated to
+    what was kept of it, else what was kept. The item is billed the sum of its lots."""
+    kept = item.quantity - item.returned_quantity
+    if not lots:
+        return Decimal(0)
+    shares = split_largest_remainder(milli(kept), [milli(lot.quantity) for lot in lots])
+    billed = Decimal(0)
+    for lot, share in zip(lots, shares, strict=True):
+        lot.kept_quantity = of_milli(share)
+        packed_billed = (
+            lot.kept_billed_quantity if lot.kept_billed_quantity is not None else lot.quantity
+        )
+        if lot.weight_kg is not None and lot.quantity:
+            part = Fraction(lot.kept_quantity) / Fraction(lot.quantity)
+            lot_billed = quantize(
+                Decimal(part.numerator) * packed_billed / Decimal(part.denominator)
+            )
+        else:
+            lot_billed = lot.kept_quantity
+        lot.kept_billed_quantity = lot_billed
+        billed += lot_billed
+    return billed
+
+
 async def deliver(
     session: AsyncSession,
     principal: Principal,
@@ -61,11 +142,7 @@ async def deliver(
     *,
     now: datetime,
 ) -> Shipment:
-    shipment, cycle = await access.shipment(session, principal, shipment_id, deliver=True)
-    await session.execute(select(Shipment.id).where(Shipment.id == shipment.id).with_for_update())
-    await session.refresh(shipment)
-    if shipment.status == ShipmentStatus.delivered:
-        raise AlreadyDelivered(f"Received by {shipment.received_by} at {shipment.delivered_at}")
+    shipment, cycle = await _locked_shipment(session, principal, shipment_id)
     items = (await items_of(session, [shipment.id]))[shipment.id]
     by_sku: dict[str, list[ShipmentItem]] = defaultdict(list)
     for item in items:
@@ -73,36 +150,27 @@ async def deliver(
     shipped = {s: sum((i.quantity for i in group), Decimal(0)) for s, group in by_sku.items()}
     _check_returns(data, shipped)
 
+    reasons: dict[str, str] = {}
     for back in data.returns:
         group = by_sku[back.sku_id]
         shares = split_largest_remainder(milli(back.quantity), [milli(i.quantity) for i in group])
         for item, share in zip(group, shares, strict=True):
             item.returned_quantity = of_milli(share)
             item.return_reason = back.reason if share else None
+            reasons[item.order_line_id] = back.reason
 
-    order_ids = sorted({i.order_id for i in items})
-    lines = (
-        await session.scalars(select(OrderLine).where(col(OrderLine.order_id).in_(order_ids)))
-    ).all()
-    by_line = {item.order_line_id: item for item in items}
-    for line in lines:
-        packed = by_line.get(line.id)
-        if packed is None:
-            continue
-        kept = packed.quantity - packed.returned_quantity
-        line.delivered_quantity = kept
-        if packed.real_weight_kg is not None and line.billed_quantity is not None:
-            part = Fraction(kept) / Fraction(packed.quantity) if packed.quantity else Fraction(0)
-            line.billed_quantity = quantize(
-                Decimal(part.numerator) * line.billed_quantity / Decimal(part.denominator)
-            )
-        else:
-            line.billed_quantity = kept
-    orders = (await session.scalars(select(Order).where(col(Order.id).in_(order_ids)))).all()
-    for order in orders:
-        order.status = OrderStatus.delivered
-        order.final_total_cents = final_total([x for x in lines if x.order_id == order.id])
-        order.updated_at = now
+    lots_of = await _packed_lots(session, items)
+    lines, orders = await _lines_and_orders(session, items)
+    kept = {
+        item.order_line_id: lifecycle.Delivered(
+            delivered=item.quantity - item.returned_quantity,
+            billed=_kept_of_lots(item, lots_of[item.id]),
+            returned=item.returned_quantity,
+            reason=reasons.get(item.order_line_id),
+        )
+        for item in items
+    }
+    lifecycle.deliver(session, orders, lines, kept, actor=principal, now=now)
 
     shipment.status = ShipmentStatus.delivered
     shipment.received_by = data.received_by
@@ -123,5 +191,48 @@ async def deliver(
                 for r in data.returns
             ],
         },
+    )
+    return shipment
+
+
+async def fail(
+    session: AsyncSession,
+    principal: Principal,
+    shipment_id: str,
+    data: ShipmentFailure,
+    *,
+    now: datetime,
+) -> Shipment:
+    """The shipment never reached its buyer: none of it is billed, and none of its lots
+    are paid to their associations (the goods stay with the centre)."""
+    shipment, cycle = await _locked_shipment(session, principal, shipment_id)
+    items = (await items_of(session, [shipment.id]))[shipment.id]
+    for lots in (await _packed_lots(session, items)).values():
+        for lot in lots:
+            lot.kept_quantity = Decimal(0)
+            lot.kept_billed_quantity = Decimal(0)
+    lines, orders = await _lines_and_orders(session, items)
+    packed = {item.order_line_id for item in items}
+    lifecycle.delivery_failed(
+        session,
+        orders,
+        [line for line in lines if line.id in packed],
+        reason=data.reason,
+        actor=principal,
+        now=now,
+    )
+    shipment.status = ShipmentStatus.failed
+    shipment.failure_reason = data.reason
+    shipment.delivered_at = None
+    shipment.delivered_by_user_id = principal.user_id
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="shipment.fail",
+        object_type="shipment",
+        object_id=shipment.id,
+        organization_id=cycle.collection_centre_id,
+        changes={"reason": data.reason},
     )
     return shipment

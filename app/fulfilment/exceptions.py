@@ -71,9 +71,24 @@ class ShipmentsNotBuilt(Conflict):
     title = "Build the cycle's shipments before planning routes"
 
 
+class ShipmentsChanged(Conflict):
+    code = "shipments_changed"
+    title = "The shipments changed while the routes were being planned: plan again"
+
+
 class AlreadyDelivered(Conflict):
     code = "shipment_already_delivered"
     title = "The shipment was already delivered"
+
+
+class ShipmentFailed(Conflict):
+    code = "shipment_failed"
+    title = "The shipment was marked failed; nothing of it can be delivered"
+
+
+class CycleSettled(Conflict):
+    code = "cycle_settled"
+    title = "The cycle is settled: goods can no longer be delivered or returned"
 
 
 class InvalidReceipt(InvalidInput):

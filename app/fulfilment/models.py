@@ -20,6 +20,8 @@ from app.core.timeutil import UTCDateTime
 class ShipmentStatus(StrEnum):
     packed = "packed"
     delivered = "delivered"
+    # it never reached the buyer (marked by the centre with a reason): nothing billed for it
+    failed = "failed"
 
 
 def _kg(*, optional: bool = False) -> Any:
@@ -91,6 +93,7 @@ class Shipment(SQLModel, table=True):
     received_by: str | None = Field(default=None, max_length=200)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_by_user_id: str | None = Field(default=None, max_length=36)
+    failure_reason: str | None = Field(default=None, max_length=500)
 
 
 class ShipmentItem(SQLModel, table=True):
@@ -125,6 +128,11 @@ class ShipmentLot(SQLModel, table=True):
     quantity: Decimal = quantity_field()
     # the lot's real weight prorated to this quantity, when the lot was weighed
     weight_kg: Decimal | None = _kg(optional=True)
+    # this lot's part of the line: what the buyer kept of it (nominal) and is billed for it
+    # (the weighed quantity for variable-weight goods); the association that supplied the
+    # lot is paid on the same billed quantity
+    kept_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
+    kept_billed_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
 
 
 class Vehicle(SQLModel, table=True):

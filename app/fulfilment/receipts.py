@@ -217,15 +217,15 @@ async def received_totals(
 
 
 async def _update_totals(
-    session: AsyncSession, order: DeliveryOrder, lines: dict[str, DeliveryOrderLine]
+    session: AsyncSession, delivery: DeliveryOrder, lines: dict[str, DeliveryOrderLine]
 ) -> None:
-    totals = await received_totals(session, [order.id])
+    totals = await received_totals(session, [delivery.id])
     complete = True
     for sku_id, line in lines.items():
-        accepted, rejected = totals[(order.id, sku_id)]
+        accepted, rejected = totals[(delivery.id, sku_id)]
         line.accepted_quantity = accepted
         complete = complete and accepted + rejected >= line.quantity
-    order.status = DeliveryOrderStatus.received if complete else DeliveryOrderStatus.open
+    delivery.status = DeliveryOrderStatus.received if complete else DeliveryOrderStatus.open
     await session.flush()
 
 

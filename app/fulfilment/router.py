@@ -10,12 +10,13 @@ from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts import exceptions as accounts_exc
-from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
 from app.core.schemas import PlainText
 from app.core.timeutil import utcnow
+from app.flows import routes as route_flow
 from app.fulfilment import (
     delivery,
     documents,
@@ -36,6 +37,7 @@ from app.fulfilment.schemas import (
     ReceiptCreate,
     ReceiptPublic,
     RoutePlanPublic,
+    ShipmentFailure,
     ShipmentPublic,
     VehicleCreate,
     VehiclePublic,
@@ -208,7 +210,12 @@ def _pdf(body: bytes, filename: str) -> Response:
     tags=["collection centre"],
     summary="Record the delivery: who received it and what came back",
     responses=responses(
-        exc.ShipmentNotFound, exc.CentreStaffRequired, exc.AlreadyDelivered, exc.InvalidReturns
+        exc.ShipmentNotFound,
+        exc.CentreStaffRequired,
+        exc.AlreadyDelivered,
+        exc.ShipmentFailed,
+        exc.CycleSettled,
+        exc.InvalidReturns,
     )
     | AUTH,
 )
@@ -216,6 +223,28 @@ async def deliver(
     session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath, body: DeliveryIn
 ) -> ShipmentPublic:
     shipment = await delivery.deliver(session, principal, shipment_id, body, now=utcnow())
+    [public] = await views.shipment_publics(session, [shipment])
+    return public
+
+
+@router.post(
+    "/shipments/{shipment_id}/fail",
+    response_model=ShipmentPublic,
+    tags=["collection centre"],
+    summary="Mark a shipment failed (it never reached the buyer): nothing of it is billed",
+    responses=responses(
+        exc.ShipmentNotFound,
+        exc.CentreStaffRequired,
+        exc.AlreadyDelivered,
+        exc.ShipmentFailed,
+        exc.CycleSettled,
+    )
+    | AUTH,
+)
+async def fail_shipment(
+    session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath, body: ShipmentFailure
+) -> ShipmentPublic:
+    shipment = await delivery.fail(session, principal, shipment_id, body, now=utcnow())
     [public] = await views.shipment_publics(session, [shipment])
     return public
 
@@ -281,6 +310,7 @@ ROUTE_ERRORS = responses(
     CycleNotFound,
     exc.CentreStaffRequired,
     exc.ShipmentsNotBuilt,
+    exc.ShipmentsChanged,
     exc.RoutePlanNotFound,
     exc.RoutingUnavailable,
 )
@@ -294,10 +324,16 @@ ROUTE_ERRORS = responses(
     responses=ROUTE_ERRORS | AUTH,
 )
 async def plan_routes(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, cycle_id: IdPath
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    cycle_id: IdPath,
 ) -> RoutePlanPublic:
-    plan = await routes.plan_routes(session, principal, settings, cycle_id, now=utcnow())
-    return await routes.plan_public(session, plan)
+    # the solver runs between two transactions: the request's (used only to authenticate)
+    # ends here, so no lock is held while OSRM and the solver work
+    await session.commit()
+    return await route_flow.plan_routes(sessionmaker, settings, principal, cycle_id, now=utcnow())
 
 
 @router.get(

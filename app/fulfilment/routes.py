@@ -1,6 +1,10 @@
 """Planning the delivery day of a cycle: the centre's shipments, its vehicles, the buyers'
 windows, handed to the pure solver (``routing.solve``) in a worker thread.
 
+Load → solve → store (``app.flows.routes``): the problem is read in one short transaction,
+distances and the solver run with no transaction open (on SQLite a write transaction holds
+the whole database), and the plan is stored in a second one.
+
 Distances come from one matrix over every place involved (the centre, the buyers, the
 supplying associations): OSRM's road table when ``osrm_url`` is set, else the estimate from
 coordinates. ``distance_km`` counts the routes plus each supplying association's trip to
@@ -11,6 +15,7 @@ each of their buyers and back without the centre.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
@@ -28,7 +33,7 @@ from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.fulfilment import access, routing
 from app.fulfilment.distances import Matrix, direct_delivery_km, estimate_matrix, osrm_matrix
-from app.fulfilment.exceptions import RoutePlanNotFound, ShipmentsNotBuilt
+from app.fulfilment.exceptions import RoutePlanNotFound, ShipmentsChanged, ShipmentsNotBuilt
 from app.fulfilment.models import (
     GoodsReceipt,
     Lot,
@@ -71,14 +76,31 @@ async def _matrix(settings: Settings, points: Sequence[routing.Point]) -> tuple[
     )
 
 
-async def plan_routes(
-    session: AsyncSession,
-    principal: Principal,
-    settings: Settings,
-    cycle_id: str,
-    *,
-    now: datetime,
-) -> RoutePlan:
+@dataclass(frozen=True)
+class RouteProblem:
+    """Everything the solver needs, read in one short transaction."""
+
+    cycle_id: str
+    shipment_ids: frozenset[str]
+    depot: routing.Point
+    stops: list[routing.Stop]
+    fleet: list[routing.Vehicle]
+    places: list[routing.Point]
+    others: list[routing.Point]
+    supplier_legs: list[routing.Point]
+    supplied_pairs: list[tuple[routing.Point, routing.Point]]
+
+
+@dataclass(frozen=True)
+class SolvedRoutes:
+    problem: RouteProblem
+    plan: routing.Plan
+    source: str
+    legs_m: int
+    direct_m: int
+
+
+async def load_problem(session: AsyncSession, principal: Principal, cycle_id: str) -> RouteProblem:
     cycle = await access.centre_cycle(session, principal, cycle_id)
     shipments = (
         await session.scalars(
@@ -124,12 +146,6 @@ async def plan_routes(
     others = sorted(
         {_point(o) for o in orgs.values()} - set(places), key=lambda p: (p.latitude, p.longitude)
     )
-    matrix, source = await _matrix(settings, places + others)
-    where = {p: i for i, p in reversed(list(enumerate(places + others)))}
-
-    def measured(points: Sequence[routing.Point]) -> Matrix:
-        return _submatrix(matrix, [where[p] for p in points])
-
     stops = []
     for shipment in to_deliver:
         window = windows.get(shipment.buyer_id)
@@ -151,31 +167,72 @@ async def plan_routes(
         )
         for v in vehicles
     ]
+    return RouteProblem(
+        cycle_id=cycle.id,
+        shipment_ids=frozenset(s.id for s in shipments),
+        depot=depot,
+        stops=stops,
+        fleet=fleet,
+        places=places,
+        others=others,
+        supplier_legs=[_point(orgs[a]) for a in suppliers],
+        supplied_pairs=[(_point(orgs[a]), _point(orgs[b])) for a, b in sorted(supplied_pairs)],
+    )
+
+
+async def solve(settings: Settings, problem: RouteProblem) -> SolvedRoutes:
+    """The distances (OSRM or coordinates) and the solver, with no transaction open."""
+    matrix, source = await _matrix(settings, problem.places + problem.others)
+    where = {p: i for i, p in reversed(list(enumerate(problem.places + problem.others)))}
+
+    def measured(points: Sequence[routing.Point]) -> Matrix:
+        return _submatrix(matrix, [where[p] for p in points])
+
     plan = await anyio.to_thread.run_sync(
         partial(
             routing.solve,
-            depot,
-            stops,
-            fleet,
-            measured(places),
-            exploration_level=routing.exploration_level_for(len(stops)),
+            problem.depot,
+            problem.stops,
+            problem.fleet,
+            measured(problem.places),
+            exploration_level=routing.exploration_level_for(len(problem.stops)),
         )
     )
-    legs_km = direct_delivery_km([(_point(orgs[a]), depot) for a in suppliers], matrix_fn=measured)
-    direct_km = direct_delivery_km(
-        [(_point(orgs[a]), _point(orgs[b])) for a, b in sorted(supplied_pairs)],
-        matrix_fn=measured,
+    legs_km = direct_delivery_km(
+        [(point, problem.depot) for point in problem.supplier_legs], matrix_fn=measured
     )
+    direct_km = direct_delivery_km(problem.supplied_pairs, matrix_fn=measured)
+    return SolvedRoutes(
+        problem, plan, source, legs_m=round(legs_km * 1000), direct_m=round(direct_km * 1000)
+    )
+
+
+async def store(
+    session: AsyncSession, principal: Principal, solved: SolvedRoutes, *, now: datetime
+) -> RoutePlan:
+    """Store a plan solved outside the transaction, if its shipments are still the ones it
+    was solved for (they are rebuilt until the first is delivered); 409 if not."""
+    cycle = await access.centre_cycle(session, principal, solved.problem.cycle_id)
+    current = set(
+        await session.scalars(
+            select(Shipment.id)
+            .where(Shipment.cycle_id == cycle.id, Shipment.status == ShipmentStatus.packed)
+            .with_for_update()
+        )
+    )
+    planned = {s.shipment_id for s in solved.problem.stops}
+    if not planned <= current:
+        raise ShipmentsChanged()
     return await _store(
         session,
         principal,
         cycle,
-        plan,
-        stops,
-        depot=depot,
-        source=source,
-        legs_m=round(legs_km * 1000),
-        direct_m=round(direct_km * 1000),
+        solved.plan,
+        solved.problem.stops,
+        depot=solved.problem.depot,
+        source=solved.source,
+        legs_m=solved.legs_m,
+        direct_m=solved.direct_m,
         now=now,
     )
 

@@ -147,6 +147,7 @@ class ShipmentPublic(BaseModel):
     received_by: str | None
     delivered_at: datetime | None
     returns: list[ReturnPublic]
+    failure_reason: str | None = None
 
 
 class ReturnIn(Strict):
@@ -158,6 +159,12 @@ class ReturnIn(Strict):
 class DeliveryIn(Strict):
     received_by: Text
     returns: list[ReturnIn] = Field(default_factory=list, max_length=100)
+
+
+class ShipmentFailure(Strict):
+    """Why a shipment never reached its buyer (nothing of it is billed)."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 # --- vehicles and delivery windows -----------------------------------------------------------

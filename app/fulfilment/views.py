@@ -85,7 +85,9 @@ async def shipment_publics(
                     if any(b is None for b in bills)
                     else sum((b or Decimal(0) for b in bills), Decimal(0)),
                     returned_quantity=returned,
-                    delivered_quantity=quantity - returned if delivered else None,
+                    delivered_quantity=quantity - returned
+                    if delivered
+                    else (Decimal(0) if shipment.status == ShipmentStatus.failed else None),
                 )
             )
             if returned > 0:
@@ -109,6 +111,7 @@ async def shipment_publics(
                 received_by=shipment.received_by,
                 delivered_at=shipment.delivered_at,
                 returns=returns,
+                failure_reason=shipment.failure_reason,
             )
         )
     return out

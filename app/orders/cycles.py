@@ -8,6 +8,7 @@ several API workers a due cycle changes state exactly once, whoever gets there f
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -191,20 +192,23 @@ async def transition(
 
 
 CycleHook = Callable[[AsyncSession, Settings, OrderCycle, datetime], Awaitable[None]]
-_on_open: list[CycleHook] = []
-_on_due: list[CycleHook] = []
 
 
-def on_open(hook: CycleHook) -> CycleHook:
-    """Run ``hook`` in the transaction that opens a cycle (standing orders use it)."""
-    _on_open.append(hook)
-    return hook
+@dataclass
+class CycleHooks:
+    """What runs when a cycle opens (standing orders place themselves) and when its cut-off
+    passes (closing and aggregating). Wired once, explicitly, by ``app.flows.wiring``."""
+
+    on_open: list[CycleHook] = field(default_factory=list)
+    closer: CycleHook | None = None
 
 
-def on_cut_off(hook: CycleHook) -> CycleHook:
-    """Run ``hook`` for an open cycle whose cut-off has passed (closing uses it)."""
-    _on_due.append(hook)
-    return hook
+hooks = CycleHooks()
+
+
+class NotWired(RuntimeError):
+    """A cut-off passed and nothing was wired to close the cycle: refuse, rather than close
+    it without aggregating its orders."""
 
 
 async def open_cycle(
@@ -212,7 +216,7 @@ async def open_cycle(
 ) -> bool:
     if not await transition(session, cycle.id, CycleStatus.scheduled, CycleStatus.open, now):
         return False
-    for hook in _on_open:
+    for hook in hooks.on_open:
         await hook(session, settings, cycle, now)
     return True
 
@@ -235,9 +239,7 @@ async def due_cycles(session: AsyncSession, now: datetime) -> tuple[list[str], l
 async def run_cut_off(
     session: AsyncSession, settings: Settings, cycle: OrderCycle, now: datetime
 ) -> None:
-    """Close a cycle past its cut-off: the closing hook when one is installed (aggregation),
-    else just the state change."""
-    if not _on_due:
-        await transition(session, cycle.id, CycleStatus.open, CycleStatus.closed, now)
-    for hook in _on_due:
-        await hook(session, settings, cycle, now)
+    """Close a cycle past its cut-off with the wired closer (aggregation, through flows)."""
+    if hooks.closer is None:
+        raise NotWired("no cycle closer is wired: call app.flows.wiring.wire() at start-up")
+    await hooks.closer(session, settings, cycle, now)

@@ -39,6 +39,23 @@ class OrderStatus(StrEnum):
     cancelled = "cancelled"
     confirmed = "confirmed"
     delivered = "delivered"
+    # its shipment failed (the buyer was not there, the truck broke down): nothing is billed
+    not_delivered = "not_delivered"
+
+
+class OrderEventType(StrEnum):
+    """What can happen to an order after it is placed (``orders/lifecycle.py`` writes them)."""
+
+    placed = "order.placed"
+    changed = "order.changed"
+    cancelled = "order.cancelled"
+    confirmed = "order.confirmed"
+    cut = "order.cut"
+    packed = "order.packed"
+    delivered = "order.delivered"
+    delivery_failed = "order.delivery_failed"
+    billed = "order.billed"
+    credited = "order.credited"
 
 
 class OrderCycle(SQLModel, table=True):
@@ -142,6 +159,8 @@ class OrderLine(SQLModel, table=True):
     delivered_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
     # what the buyer pays for: the real weight for variable-weight goods, else delivered
     billed_quantity: Decimal | None = Field(default=None, max_digits=14, decimal_places=3)
+    # what credit notes took back after the invoice (in the billed quantity's unit)
+    credited_quantity: Decimal = quantity_field(Decimal(0))
 
 
 class OrderEvent(SQLModel, table=True):

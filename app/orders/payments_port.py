@@ -1,8 +1,8 @@
 """The port through which orders hold, change and release their buyers' money.
 
 Orders come before payments in the domain order (payments build on orders), so orders do
-not import payments: they call this port, and the payments domain installs its
-implementation when it is imported (``app.payments.order_payments``).
+not import payments: they call this port, and ``app.flows.wiring`` installs the payments
+domain's implementation (``app.payments.order_payments``) at start-up.
 """
 
 from __future__ import annotations
@@ -47,5 +47,5 @@ def install(port: PaymentPort) -> None:
 
 def port() -> PaymentPort:
     if not _installed:
-        raise RuntimeError("no payment port installed: import app.payments.order_payments")
+        raise RuntimeError("no payment port wired: call app.flows.wiring.wire() at start-up")
     return _installed[0]

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts import audit
 from app.accounts import exceptions as accounts_exc
-from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
 from app.brands import skus as brand_skus
 from app.brands import views as brand_views
@@ -21,12 +21,12 @@ from app.core.idempotency import (
     IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
-    idempotent,
 )
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
 from app.core.schemas import PlainText
 from app.core.timeutil import utcnow
+from app.flows import ordering
 from app.orders import cycles, offers, service, standing, stock
 from app.orders import exceptions as exc
 from app.orders.models import CycleStatus, Order, OrderStatus
@@ -39,6 +39,7 @@ from app.orders.schemas import (
     OfferPublic,
     OfferUpdate,
     OrderCreate,
+    OrderEventPublic,
     OrderPublic,
     OrderUpdate,
     StandingOrderCreate,
@@ -254,22 +255,17 @@ async def _order_public(session: SessionDep, order_id: str) -> OrderPublic:
 )
 async def place_order(
     session: SessionDep,
+    sessionmaker: SessionmakerDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     body: OrderCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    async def run() -> tuple[int, OrderPublic]:
-        order = await service.place_order(session, principal, settings, body)
-        return status.HTTP_201_CREATED, await _order_public(session, order.id)
-
-    return await idempotent(
-        session,
-        scope="orders.place",
-        principal=principal.user_id or f"key:{principal.api_key_id}",
-        key=idempotency_key,
-        body=body.model_dump(mode="json"),
-        run=run,
+    # Placing spans three steps (check, hold the money, reserve and store), each in its own
+    # transaction or none: the request's, used only to authenticate, ends here.
+    await session.commit()
+    return await ordering.place_order(
+        sessionmaker, settings, principal, body, idempotency_key=idempotency_key
     )
 
 
@@ -296,6 +292,19 @@ async def get_order(
 ) -> OrderPublic:
     order = await service.get_order(session, principal, order_id)
     return (await service.order_publics(session, [order]))[0]
+
+
+@router.get(
+    "/orders/{order_id}/events",
+    response_model=list[OrderEventPublic],
+    tags=["orders"],
+    summary="The order's history: who did what, when",
+    responses=ORDER_ERRORS | AUTH,
+)
+async def order_events(
+    session: SessionDep, principal: CurrentPrincipal, order_id: IdPath
+) -> list[OrderEventPublic]:
+    return await service.order_events(session, principal, order_id)
 
 
 @router.patch(

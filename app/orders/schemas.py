@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -107,6 +107,26 @@ class LinePublic(BaseModel):
     confirmed_quantity: Quantity | None = None
     final_unit_price_cents: int | None = None
     delivered_quantity: Quantity | None = None
+    # what the buyer pays for (the weighed quantity for variable-weight goods) and what
+    # credit notes took back after the invoice
+    billed_quantity: Quantity | None = None
+    credited_quantity: Quantity = Decimal(0)
+
+
+class OrderEventActor(BaseModel):
+    user_id: str
+    full_name: str
+
+
+class OrderEventPublic(BaseModel):
+    """One step of an order's history: what happened, when, by whom, and what changed."""
+
+    type: str
+    at: datetime
+    actor: OrderEventActor | None = Field(
+        default=None, description="who did it; none when Minga did it by itself"
+    )
+    data: dict[str, Any]
 
 
 class PaymentPublic(BaseModel):

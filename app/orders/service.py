@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -19,18 +20,17 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.exceptions import OrganizationNotFound
-from app.accounts.models import Organization, OrganizationKind, Role
+from app.accounts.models import Organization, OrganizationKind, Role, User
 from app.accounts.principal import Principal
 from app.brands.models import BrandSku
 from app.core.config import Settings
 from app.core.db import after_commit
 from app.core.metrics import ORDERS_PLACED
-from app.core.money import cents_times
 from app.core.pagination import PageParams, paginate
 from app.core.quantity import is_multiple
 from app.core.timeutil import utcnow
-from app.orders import stock
-from app.orders.cycles import ensure_open, event, get_cycle, locked_for_orders
+from app.orders import lifecycle, stock
+from app.orders.cycles import ensure_open, locked_for_orders
 from app.orders.exceptions import (
     InsufficientSupply,
     InvalidOrder,
@@ -38,14 +38,32 @@ from app.orders.exceptions import (
     OrderNotChangeable,
     OrderNotFound,
 )
-from app.orders.models import Offer, Order, OrderCycle, OrderLine, OrderStatus, PaymentMethod
+from app.orders.models import (
+    Offer,
+    Order,
+    OrderCycle,
+    OrderEvent,
+    OrderEventType,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
 from app.orders.offers import sku_of_network
 from app.orders.payments_port import port as payment_port
 from app.orders.pricing import total_cents, unit_prices
-from app.orders.schemas import LineIn, LinePublic, OrderCreate, OrderPublic, OrderUpdate
+from app.orders.schemas import (
+    LineIn,
+    LinePublic,
+    OrderEventActor,
+    OrderEventPublic,
+    OrderPublic,
+    OrderUpdate,
+)
 
 
-async def _buyer(session: AsyncSession, principal: Principal | None, buyer_id: str) -> Organization:
+async def buyer_of_order(
+    session: AsyncSession, principal: Principal | None, buyer_id: str
+) -> Organization:
     if principal is not None:
         principal.require_member(buyer_id)
     buyer = await session.get(Organization, buyer_id)
@@ -128,9 +146,22 @@ def _shortage_problem(
     return InsufficientSupply("; ".join(e["detail"] for e in errors), errors=errors)
 
 
-async def place(
+@dataclass
+class PreparedOrder:
+    """An order checked and priced, not yet stored: what placing it needs after the money
+    is held (``app.flows.ordering`` holds it between two transactions)."""
+
+    order: Order
+    lines: list[OrderLine]
+    requested: Sequence[LineIn]
+
+    @property
+    def wanted(self) -> dict[str, Decimal]:
+        return {line.sku_id: line.quantity for line in self.lines}
+
+
+async def prepare(
     session: AsyncSession,
-    settings: Settings,
     *,
     actor: Principal | None,
     cycle: OrderCycle,
@@ -141,9 +172,8 @@ async def place(
     purchase_order_number: str | None = None,
     standing_order_id: str | None = None,
     now: datetime,
-) -> Order:
-    """Place an order: authorise the estimate, reserve every line, or change nothing."""
-    cycle = await locked_for_orders(session, cycle.id)
+) -> PreparedOrder:
+    """Check the lines and price the order; nothing is locked or written."""
     ensure_open(cycle, now)
     skus = await check_lines(session, cycle, lines)
     wanted = {line.sku_id: line.quantity for line in lines}
@@ -161,13 +191,7 @@ async def place(
         placed_by_user_id=actor.user_id if actor else None,
     )
     order.total_cents = total_cents((prices[line.sku_id], line.quantity) for line in lines)
-    await payment_port().authorize(session, settings, order=order, buyer=buyer)
-
-    short = await stock.reserve(session, cycle.id, wanted)
-    if short:
-        raise _shortage_problem(lines, short)
-    session.add(order)
-    session.add_all(
+    order_lines = [
         OrderLine(
             order_id=order.id,
             sku_id=line.sku_id,
@@ -176,11 +200,29 @@ async def place(
             unit_price_cents=prices[line.sku_id],
         )
         for line in lines
-    )
+    ]
+    return PreparedOrder(order, order_lines, lines)
+
+
+async def store(
+    session: AsyncSession, prepared: PreparedOrder, *, actor: Principal | None, now: datetime
+) -> Order:
+    """Reserve every line and store the order, or change nothing (409 when short).
+
+    The cycle row is re-read under a shared lock first: a close waits for orders in flight,
+    and an order after the close sees it closed."""
+    order = prepared.order
+    cycle = await locked_for_orders(session, order.cycle_id)
+    ensure_open(cycle, now)
+    short = await stock.reserve(session, cycle.id, prepared.wanted)
+    if short:
+        raise _shortage_problem(prepared.requested, short)
+    session.add(order)
+    session.add_all(prepared.lines)
     await session.flush()
-    event(
+    lifecycle.record(
         session,
-        "order.placed",
+        OrderEventType.placed,
         cycle_id=cycle.id,
         order_id=order.id,
         actor=actor,
@@ -190,27 +232,41 @@ async def place(
     return order
 
 
-async def _count_order() -> None:
-    ORDERS_PLACED.inc()
-
-
-async def place_order(
-    session: AsyncSession, principal: Principal, settings: Settings, data: OrderCreate
+async def place(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    actor: Principal | None,
+    cycle: OrderCycle,
+    buyer: Organization,
+    lines: Sequence[LineIn],
+    payment_method: PaymentMethod,
+    payment_method_id: str | None,
+    purchase_order_number: str | None = None,
+    standing_order_id: str | None = None,
+    now: datetime,
 ) -> Order:
-    buyer = await _buyer(session, principal, data.buyer_id)
-    cycle = await get_cycle(session, data.cycle_id)
-    return await place(
+    """Place an order in one transaction (standing orders, as a cycle opens): authorise the
+    estimate, reserve every line, or change nothing. The API's path holds the money outside
+    any transaction instead (``app.flows.ordering``)."""
+    prepared = await prepare(
         session,
-        settings,
-        actor=principal,
+        actor=actor,
         cycle=cycle,
         buyer=buyer,
-        lines=data.lines,
-        payment_method=data.payment_method,
-        payment_method_id=data.payment_method_id,
-        purchase_order_number=data.purchase_order_number,
-        now=utcnow(),
+        lines=lines,
+        payment_method=payment_method,
+        payment_method_id=payment_method_id,
+        purchase_order_number=purchase_order_number,
+        standing_order_id=standing_order_id,
+        now=now,
     )
+    await payment_port().authorize(session, settings, order=prepared.order, buyer=buyer)
+    return await store(session, prepared, actor=actor, now=now)
+
+
+async def _count_order() -> None:
+    ORDERS_PLACED.inc()
 
 
 def visible_orders(principal: Principal) -> SelectOfScalar[Order]:
@@ -277,32 +333,26 @@ async def change_order(
     short = await stock.reserve(session, cycle.id, more)
     if short:
         raise _shortage_problem(data.lines, short)
-    for line in old:
-        await session.delete(line)
-    await session.flush()
-    session.add_all(
-        OrderLine(
-            order_id=order.id,
-            sku_id=line.sku_id,
-            quantity=line.quantity,
-            preferred_association_id=line.preferred_association_id,
-            unit_price_cents=prices[line.sku_id],
-        )
-        for line in data.lines
-    )
-    order.total_cents = new_total
-    if data.purchase_order_number is not None:
-        order.purchase_order_number = data.purchase_order_number
-    order.updated_at = now
-    await session.flush()
-    event(
+    await lifecycle.replace_lines(
         session,
-        "order.changed",
-        cycle_id=cycle.id,
-        order_id=order.id,
-        actor=principal,
+        order,
+        old,
+        [
+            OrderLine(
+                order_id=order.id,
+                sku_id=line.sku_id,
+                quantity=line.quantity,
+                preferred_association_id=line.preferred_association_id,
+                unit_price_cents=prices[line.sku_id],
+            )
+            for line in data.lines
+        ],
         total_cents=new_total,
+        purchase_order_number=data.purchase_order_number,
+        actor=principal,
+        now=now,
     )
+    await session.flush()
     return order
 
 
@@ -320,11 +370,8 @@ async def cancel_order(
     await payment_port().cancel(session, settings, order=order)
     lines = (await _lines(session, [order.id]))[order.id]
     await stock.release(session, cycle.id, {line.sku_id: line.quantity for line in lines})
-    order.status = OrderStatus.cancelled
-    order.cancelled_at = now
-    order.updated_at = now
+    lifecycle.cancel(session, order, actor=principal, now=now)
     await session.flush()
-    event(session, "order.cancelled", cycle_id=cycle.id, order_id=order.id, actor=principal)
     return order
 
 
@@ -367,15 +414,12 @@ async def order_publics(session: AsyncSession, orders: Sequence[Order]) -> list[
                     quantity=line.quantity,
                     preferred_association_id=line.preferred_association_id,
                     unit_price_cents=line.unit_price_cents,
-                    line_total_cents=cents_times(
-                        line.final_unit_price_cents or line.unit_price_cents,
-                        line.confirmed_quantity
-                        if line.confirmed_quantity is not None
-                        else line.quantity,
-                    ),
+                    line_total_cents=lifecycle.line_amount(line),
                     confirmed_quantity=line.confirmed_quantity,
                     final_unit_price_cents=line.final_unit_price_cents,
                     delivered_quantity=line.delivered_quantity,
+                    billed_quantity=line.billed_quantity,
+                    credited_quantity=line.credited_quantity,
                 )
                 for line in lines[o.id]
             ],
@@ -387,4 +431,30 @@ async def order_publics(session: AsyncSession, orders: Sequence[Order]) -> list[
             updated_at=o.updated_at,
         )
         for o in orders
+    ]
+
+
+async def order_events(
+    session: AsyncSession, principal: Principal, order_id: str
+) -> list[OrderEventPublic]:
+    """The order's history, oldest first, for its buyer and its network."""
+    order = await get_order(session, principal, order_id)
+    rows = (
+        await session.execute(
+            select(OrderEvent, User.full_name)
+            .outerjoin(User, col(User.id) == col(OrderEvent.actor_user_id))
+            .where(OrderEvent.order_id == order.id)
+            .order_by(col(OrderEvent.created_at), col(OrderEvent.id))
+        )
+    ).all()
+    return [
+        OrderEventPublic(
+            type=row.type,
+            at=row.created_at,
+            actor=OrderEventActor(user_id=row.actor_user_id, full_name=name or "")
+            if row.actor_user_id
+            else None,
+            data=row.data,
+        )
+        for row, name in rows
     ]

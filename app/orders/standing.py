@@ -24,7 +24,7 @@ from app.core.config import Settings
 from app.core.pagination import PageParams, paginate
 from app.core.problems import Problem
 from app.core.quantity import is_multiple
-from app.orders import cycles, stock
+from app.orders import stock
 from app.orders.exceptions import InvalidOrder, StandingOrderNotFound
 from app.orders.models import OrderCycle, PaymentMethod, StandingOrder, StandingOrderRun
 from app.orders.schemas import (
@@ -261,8 +261,7 @@ async def place_standing_orders(
     return placed
 
 
-@cycles.on_open
-async def _place_on_open(
+async def place_on_open(
     session: AsyncSession, settings: Settings, cycle: OrderCycle, now: datetime
 ) -> None:
     await place_standing_orders(session, settings, cycle, now)

@@ -1,4 +1,5 @@
-"""The payment port of orders, implemented with this domain's providers and storage.
+"""The payment port of orders, implemented with this domain's providers and storage
+(``app.flows.wiring`` installs it).
 
 Placement holds the money before the stock is reserved (no row lock is held while the
 provider is called); if the transaction then rolls back (the stock was short), the new hold
@@ -17,7 +18,6 @@ from app.accounts.models import Organization
 from app.core.config import Settings
 from app.core.db import after_rollback
 from app.orders.models import Order
-from app.orders.payments_port import install
 from app.orders.schemas import PaymentPublic
 from app.payments import service as payments
 from app.payments.models import AuthorizationStatus, PaymentAuthorization
@@ -91,6 +91,3 @@ async def _payments_of(session: AsyncSession, order_ids: Sequence[str]) -> dict[
         )
         for row in rows
     }
-
-
-install(OrderPayments())

@@ -9,12 +9,7 @@ from fastapi import APIRouter, Header, Request
 from app.api.deps import SessionDep, SettingsDep
 from app.core.problems import responses
 from app.core.schemas import PlainText
-
-# Importing this router installs the payment port that orders call.
-from app.payments import (
-    order_payments,  # noqa: F401
-    webhooks,
-)
+from app.payments import webhooks
 from app.payments.exceptions import InvalidSignature, InvalidWebhookPayload, WebhooksNotConfigured
 from app.payments.schemas import WebhookReceipt
 

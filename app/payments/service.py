@@ -29,7 +29,7 @@ from app.payments.exceptions import (
     PaymentNotChangeable,
 )
 from app.payments.models import AuthorizationStatus, PaymentAuthorization, moves_forward
-from app.payments.providers import provider_for
+from app.payments.providers import Authorization, provider_for
 
 Status = AuthorizationStatus
 OBJECT_TYPE = "payment_authorization"
@@ -98,6 +98,75 @@ def _snapshot(row: PaymentAuthorization) -> dict[str, Any]:
     )
 
 
+async def hold(
+    settings: Settings,
+    *,
+    order_id: str,
+    method: PaymentMethod | str,
+    amount_cents: int,
+    currency: str,
+    payment_method_id: str | None,
+    buyer: Organization,
+    idempotency_key: str | None = None,
+) -> Authorization:
+    """Ask the provider to hold the amount (card) or grant the buyer's terms (invoice),
+    touching no database row: callers hold the money before their stock transaction.
+
+    ``idempotency_key`` is the client's ``Idempotency-Key`` of the request placing the order
+    (default: the order id): a retry of the same request reuses the hold at Stripe instead of
+    placing a second one. A declined card raises 402 ``payment_declined``.
+    """
+    if amount_cents < 0:
+        raise ValueError("amount_cents must not be negative")
+    provider = provider_for(method, settings, payment_terms_days=buyer.payment_terms_days)
+    return await provider.authorize(
+        amount_cents=amount_cents,
+        currency=currency,
+        payment_method_id=payment_method_id,
+        customer_ref=None,
+        idempotency_key=_key(
+            idempotency_key or order_id, "authorize", amount_cents, payment_method_id or "-"
+        ),
+        metadata={"order_id": order_id, "buyer_id": buyer.id},
+    )
+
+
+async def release(settings: Settings, held: Authorization, *, order_id: str) -> None:
+    """Give back a hold whose order did not land (its transaction rolled back)."""
+    if held.external_ref and held.status == Status.authorized:
+        provider = provider_for(held.provider, settings)
+        await provider.cancel(
+            held.external_ref, idempotency_key=_key(order_id, held.external_ref, "rollback")
+        )
+
+
+async def record_hold(
+    session: AsyncSession,
+    *,
+    order_id: str,
+    buyer: Organization,
+    held: Authorization,
+    existing: PaymentAuthorization | None = None,
+) -> PaymentAuthorization:
+    """Store what the provider holds for the order."""
+    row = existing or PaymentAuthorization(
+        order_id=order_id,
+        buyer_id=buyer.id,
+        provider=held.provider,
+        status=held.status,
+        amount_cents=held.amount_cents,
+        currency=held.currency,
+    )
+    before = _snapshot(row) if existing else {}
+    row.provider = held.provider
+    row.status = held.status
+    row.amount_cents = held.amount_cents
+    row.currency = held.currency
+    row.external_ref = held.external_ref
+    row.due_in_days = held.due_in_days
+    return await _save(session, row, "authorized", before)
+
+
 async def authorize_order(
     session: AsyncSession,
     settings: Settings,
@@ -110,46 +179,26 @@ async def authorize_order(
     buyer: Organization,
     idempotency_key: str | None = None,
 ) -> PaymentAuthorization:
-    """Hold the order's estimated amount (card) or grant the buyer's terms (invoice).
+    """``hold`` and ``record_hold`` in the caller's transaction (standing orders, which
+    place themselves inside the transaction that opens a cycle).
 
     An order that already has an authorisation (not a failed one) gets it back unchanged: use
-    ``change_amount`` to change it. ``idempotency_key`` is the client's ``Idempotency-Key`` of
-    the request placing the order (default: the order id): when the caller's transaction rolls
-    back after Stripe placed the hold, the client's retry reuses that hold at Stripe instead of
-    placing a second one. A declined card raises 402 ``payment_declined`` and stores nothing.
+    ``change_amount`` to change it. A declined card raises 402 and stores nothing.
     """
-    if amount_cents < 0:
-        raise ValueError("amount_cents must not be negative")
     existing = await current_authorization(session, order_id)
     if existing is not None and existing.status != Status.failed:
         return existing
-    provider = provider_for(method, settings, payment_terms_days=buyer.payment_terms_days)
-    held = await provider.authorize(
+    held = await hold(
+        settings,
+        order_id=order_id,
+        method=method,
         amount_cents=amount_cents,
         currency=currency,
         payment_method_id=payment_method_id,
-        customer_ref=None,
-        idempotency_key=_key(
-            idempotency_key or order_id, "authorize", amount_cents, payment_method_id or "-"
-        ),
-        metadata={"order_id": order_id, "buyer_id": buyer.id},
+        buyer=buyer,
+        idempotency_key=idempotency_key,
     )
-    row = existing or PaymentAuthorization(
-        order_id=order_id,
-        buyer_id=buyer.id,
-        provider=held.provider,
-        status=held.status,
-        amount_cents=held.amount_cents,
-        currency=currency,
-    )
-    before = _snapshot(row) if existing else {}
-    row.provider = held.provider
-    row.status = held.status
-    row.amount_cents = held.amount_cents
-    row.currency = held.currency
-    row.external_ref = held.external_ref
-    row.due_in_days = held.due_in_days
-    return await _save(session, row, "authorized", before)
+    return await record_hold(session, order_id=order_id, buyer=buyer, held=held, existing=existing)
 
 
 async def change_amount(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.problems import Conflict, NotFound
+from app.core.problems import Conflict, InvalidInput, NotFound
 
 
 class CycleNotClosed(Conflict):
@@ -13,3 +13,18 @@ class CycleNotClosed(Conflict):
 class InvoiceNotFound(NotFound):
     code = "invoice_not_found"
     title = "Invoice not found"
+
+
+class CycleNotReady(Conflict):
+    code = "cycle_not_ready"
+    title = "The goods of the cycle are not all received and delivered yet"
+
+
+class InvalidCreditNote(InvalidInput):
+    code = "invalid_credit_note"
+    title = "The credit note does not fit the invoice"
+
+
+class InvoiceNotCreditable(Conflict):
+    code = "invoice_not_creditable"
+    title = "Nothing is left to credit on this invoice line"

@@ -8,24 +8,39 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
+from app.accounts.models import Role
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
 from app.core.csvexport import csv_response
-from app.core.db import transaction
 from app.core.idempotency import (
     IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
-    idempotent,
 )
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
 from app.core.timeutil import utcnow
+from app.flows import settlement as settlement_flow
+from app.orders import cycles
 from app.orders.exceptions import CycleNotFound
 from app.payments.exceptions import CaptureExceedsAuthorization, PaymentProviderError
-from app.settlement import dashboard, service, views
-from app.settlement.exceptions import CycleNotClosed, InvoiceNotFound
-from app.settlement.schemas import Dashboard, InvoicePublic, PayoutPublic, SettlementResult
+from app.settlement import dashboard, ledger, views
+from app.settlement.exceptions import (
+    CycleNotClosed,
+    CycleNotReady,
+    InvalidCreditNote,
+    InvoiceNotCreditable,
+    InvoiceNotFound,
+)
+from app.settlement.schemas import (
+    CreditNoteCreate,
+    CreditNotePublic,
+    Dashboard,
+    InvoicePublic,
+    LedgerReport,
+    PayoutPublic,
+    SettlementResult,
+)
 
 router = APIRouter(tags=["settlement"])
 AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole)
@@ -41,6 +56,7 @@ CSV: dict[int | str, dict[str, Any]] = {
     responses=responses(
         CycleNotFound,
         CycleNotClosed,
+        CycleNotReady,
         CaptureExceedsAuthorization,
         PaymentProviderError,
         IdempotencyKeyReused,
@@ -60,23 +76,60 @@ async def settle_cycle(
     # manages its own: the request's, used only to authenticate, ends here (on SQLite it
     # would otherwise keep the write lock that those transactions wait for).
     await request_session.commit()
-    async with transaction(sessionmaker, write=False) as session:
-        await service.settleable_cycle(session, principal, cycle_id)
-    await service.capture_payments(sessionmaker, settings, cycle_id)
-    async with transaction(sessionmaker) as session:
-        cycle = await service.settleable_cycle(session, principal, cycle_id)
+    return await settlement_flow.settle(
+        sessionmaker,
+        settings,
+        principal,
+        cycle_id,
+        idempotency_key=idempotency_key,
+        now=utcnow(),
+    )
 
-        async def run() -> tuple[int, SettlementResult]:
-            return 200, await service.settle_books(session, cycle, now=utcnow())
 
-        return await idempotent(
-            session,
-            scope=f"cycles.settle:{cycle_id}",
-            principal=principal.user_id or f"key:{principal.api_key_id}",
-            key=idempotency_key,
-            body={"cycle_id": cycle_id},
-            run=run,
-        )
+@router.post(
+    "/invoices/{invoice_id}/credit-notes",
+    response_model=CreditNotePublic,
+    status_code=201,
+    summary="Take back what a buyer returned after settlement: numbered, refunded, deducted",
+    responses=responses(InvoiceNotFound, InvalidCreditNote, InvoiceNotCreditable) | AUTH,
+)
+async def create_credit_note(
+    request_session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    invoice_id: IdPath,
+    body: CreditNoteCreate,
+) -> CreditNotePublic:
+    await request_session.commit()  # the note, then the refund outside its transaction
+    return await settlement_flow.credit_invoice(
+        sessionmaker, settings, principal, invoice_id, body, now=utcnow()
+    )
+
+
+@router.get(
+    "/invoices/{invoice_id}/credit-notes",
+    response_model=list[CreditNotePublic],
+    responses=responses(InvoiceNotFound) | AUTH,
+)
+async def list_credit_notes(
+    session: SessionDep, principal: CurrentPrincipal, invoice_id: IdPath
+) -> list[CreditNotePublic]:
+    return await views.credit_notes_of(session, principal, invoice_id)
+
+
+@router.get(
+    "/cycles/{cycle_id}/ledger",
+    response_model=LedgerReport,
+    summary="The cycle's money trail recomputed: every difference, to the cent",
+    responses=responses(CycleNotFound) | AUTH,
+)
+async def cycle_ledger(
+    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+) -> LedgerReport:
+    cycle = await cycles.get_cycle(session, cycle_id)
+    principal.require_member(cycle.network_id, Role.admin, not_found=CycleNotFound)
+    return await ledger.check_cycle(session, cycle)
 
 
 @router.get(

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
 
-from app.core.quantity import Quantity
+from app.core.quantity import PositiveQuantity, Quantity
+from app.core.schemas import Strict
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 
 
 class Breakdown(BaseModel):
@@ -19,9 +24,47 @@ class Breakdown(BaseModel):
 class InvoiceLinePublic(BaseModel):
     sku_id: str
     quantity: Quantity
+    nominal_quantity: Quantity | None = None
+    weighed: bool = False
     unit_price_cents: int
     amount_cents: int
     price_breakdown: Breakdown
+    credited_quantity: Quantity = Decimal(0)
+
+
+class CreditNoteLineIn(Strict):
+    sku_id: Id
+    quantity: PositiveQuantity
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class CreditNoteCreate(Strict):
+    lines: list[CreditNoteLineIn] = Field(min_length=1, max_length=100)
+
+
+class CreditNoteLinePublic(BaseModel):
+    sku_id: str
+    quantity: Quantity
+    unit_price_cents: int
+    amount_cents: int
+    price_breakdown: Breakdown
+    reason: str
+
+
+class CreditNotePublic(BaseModel):
+    id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    cycle_id: str
+    buyer_id: str
+    order_id: str
+    issued_at: datetime
+    currency: str
+    total_cents: int
+    price_breakdown: Breakdown
+    refund_status: str
+    lines: list[CreditNoteLinePublic]
 
 
 class InvoicePublic(BaseModel):
@@ -39,6 +82,8 @@ class InvoicePublic(BaseModel):
     total_cents: int
     lines: list[InvoiceLinePublic]
     price_breakdown: Breakdown
+    credited_cents: int = 0
+    credit_notes: list[str] = Field(default_factory=list, description="their numbers")
 
 
 class PayoutLinePublic(BaseModel):
@@ -46,9 +91,18 @@ class PayoutLinePublic(BaseModel):
     product_id: str
     product_version: int
     quantity: Quantity
+    nominal_quantity: Quantity | None = None
     producer_price_cents: int
     amount_cents: int
     price_breakdown: Breakdown
+
+
+class AdjustmentPublic(BaseModel):
+    id: str
+    origin_cycle_id: str
+    credit_note_id: str | None
+    amount_cents: int
+    reason: str
 
 
 class PayoutPublic(BaseModel):
@@ -57,7 +111,23 @@ class PayoutPublic(BaseModel):
     association_id: str
     currency: str
     amount_cents: int
+    gross_cents: int = 0
+    adjustments_cents: int = 0
     lines: list[PayoutLinePublic]
+    adjustments: list[AdjustmentPublic] = Field(default_factory=list)
+
+
+class LedgerDifference(BaseModel):
+    check: str
+    subject: str
+    expected: str
+    actual: str
+
+
+class LedgerReport(BaseModel):
+    cycle_id: str
+    checked: list[str]
+    differences: list[LedgerDifference]
 
 
 class SettlementResult(BaseModel):
@@ -69,6 +139,7 @@ class SettlementResult(BaseModel):
     paid_out_cents: int
     captured_cents: int
     refunded_cents: int
+    ledger: LedgerReport | None = None
 
 
 class SkuVolume(BaseModel):

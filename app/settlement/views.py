@@ -3,8 +3,12 @@ association and the network, and CSV exports of both."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -13,15 +17,28 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.accounts.principal import Principal
 from app.core.pagination import PageParams, paginate
 from app.orders import cycles
+from app.settlement.credit_notes import credit_note_publics
 from app.settlement.exceptions import InvoiceNotFound
-from app.settlement.models import Invoice, InvoiceLine, Payout, PayoutLine
+from app.settlement.models import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    Payout,
+    PayoutAdjustment,
+    PayoutLine,
+)
 from app.settlement.schemas import (
+    AdjustmentPublic,
     Breakdown,
+    CreditNotePublic,
     InvoiceLinePublic,
     InvoicePublic,
     PayoutLinePublic,
     PayoutPublic,
 )
+
+_credit_lines: Any = CreditNoteLine.__table__  # type: ignore[attr-defined]
 
 
 def _visible_invoices(principal: Principal) -> SelectOfScalar[Invoice]:
@@ -66,6 +83,20 @@ async def invoice_publics(
     session: AsyncSession, invoices: Sequence[Invoice]
 ) -> list[InvoicePublic]:
     lines: dict[str, list[InvoiceLinePublic]] = {i.id: [] for i in invoices}
+    notes: dict[str, list[CreditNote]] = {i.id: [] for i in invoices}
+    for note in await session.scalars(
+        select(CreditNote)
+        .where(col(CreditNote.invoice_id).in_(list(lines)))
+        .order_by(col(CreditNote.sequence))
+    ):
+        notes[note.invoice_id].append(note)
+    credited: dict[str, Decimal] = defaultdict(Decimal)
+    for line_id, quantity in await session.execute(
+        sa.select(_credit_lines.c.invoice_line_id, _credit_lines.c.quantity).where(
+            _credit_lines.c.credit_note_id.in_([n.id for ns in notes.values() for n in ns])
+        )
+    ):
+        credited[line_id] += quantity
     for line in await session.scalars(
         select(InvoiceLine)
         .where(col(InvoiceLine.invoice_id).in_(list(lines)))
@@ -75,6 +106,9 @@ async def invoice_publics(
             InvoiceLinePublic(
                 sku_id=line.sku_id,
                 quantity=line.quantity,
+                nominal_quantity=line.nominal_quantity,
+                weighed=line.weighed,
+                credited_quantity=credited.get(line.id, Decimal(0)),
                 unit_price_cents=line.unit_price_cents,
                 amount_cents=line.amount_cents,
                 price_breakdown=Breakdown.model_validate(line.price_breakdown),
@@ -96,6 +130,8 @@ async def invoice_publics(
             total_cents=i.total_cents,
             lines=lines[i.id],
             price_breakdown=Breakdown.model_validate(i.price_breakdown),
+            credited_cents=sum(n.total_cents for n in notes[i.id]),
+            credit_notes=[n.number for n in notes[i.id]],
         )
         for i in invoices
     ]
@@ -122,9 +158,26 @@ async def list_payouts(
                 product_id=line.product_id,
                 product_version=line.product_version,
                 quantity=line.quantity,
+                nominal_quantity=line.nominal_quantity,
                 producer_price_cents=line.producer_price_cents,
                 amount_cents=line.amount_cents,
                 price_breakdown=Breakdown.model_validate(line.price_breakdown),
+            )
+        )
+    adjustments: dict[str, list[AdjustmentPublic]] = {p.id: [] for p in payouts}
+    for adjustment in await session.scalars(
+        select(PayoutAdjustment)
+        .where(col(PayoutAdjustment.payout_id).in_(list(adjustments)))
+        .order_by(col(PayoutAdjustment.created_at))
+    ):
+        assert adjustment.payout_id is not None
+        adjustments[adjustment.payout_id].append(
+            AdjustmentPublic(
+                id=adjustment.id,
+                origin_cycle_id=adjustment.origin_cycle_id,
+                credit_note_id=adjustment.credit_note_id,
+                amount_cents=adjustment.amount_cents,
+                reason=adjustment.reason,
             )
         )
     return [
@@ -134,7 +187,26 @@ async def list_payouts(
             association_id=p.association_id,
             currency=p.currency,
             amount_cents=p.amount_cents,
+            gross_cents=p.gross_cents,
+            adjustments_cents=p.adjustments_cents,
             lines=lines[p.id],
+            adjustments=adjustments[p.id],
         )
         for p in payouts
     ]
+
+
+async def credit_notes_of(
+    session: AsyncSession, principal: Principal, invoice_id: str
+) -> list[CreditNotePublic]:
+    invoice = await session.scalar(_visible_invoices(principal).where(Invoice.id == invoice_id))
+    if invoice is None:
+        raise InvoiceNotFound()
+    notes = list(
+        await session.scalars(
+            select(CreditNote)
+            .where(CreditNote.invoice_id == invoice.id)
+            .order_by(col(CreditNote.sequence))
+        )
+    )
+    return await credit_note_publics(session, notes)

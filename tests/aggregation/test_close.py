@@ -137,3 +137,22 @@ async def test_the_cut_off_closes_and_aggregates_by_itself(market: Market, app: 
         await m.client.get(f"/api/v1/cycles/{m.cycle['id']}/allocations", headers=m.net.admin)
     ).json()
     assert sum(Decimal(a["quantity"]) for a in allocations) == 7
+
+
+async def test_closing_again_after_a_shortfall_answers_what_the_first_close_did(
+    market: Market,  # noqa: F811
+) -> None:
+    """Found by the ledger state machine: packing cuts the lines' confirmed quantities, and
+    the second close answered the cut demand (0) instead of the demand it closed on."""
+    m = market
+    assert (await m.order("1")).status_code == 201
+    url = f"/api/v1/cycles/{m.cycle['id']}/close"
+    first = await m.client.post(url, headers=m.net.admin)
+    assert first.status_code == 200, first.text
+    _, staff = await m.api.member(m.centre["id"], role="staff")
+    r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/shipments", headers=staff)
+    assert r.status_code == 200, r.text  # nothing received: the line is cut to 0
+    again = await m.client.post(url, headers=m.net.admin)
+    assert again.status_code == 200, again.text
+    assert again.json()["skus"] == first.json()["skus"]
+    assert first.json()["skus"][0]["demand"] == "1.000"

@@ -140,3 +140,19 @@ class Floor:
         """Every association delivers exactly its allocation."""
         for association_id in self.delivery_orders:
             await self.received(association_id, self.allocated(association_id))
+
+    async def deliver_all(self, shipments: list[dict[str, Any]] | None = None) -> None:
+        """Every shipment reaches its buyer, nothing returned."""
+        for shipment in shipments if shipments is not None else await self.build():
+            r = await self.client.post(
+                f"/api/v1/shipments/{shipment['id']}/deliver",
+                json={"received_by": "Cocina"},
+                headers=self.staff,
+            )
+            assert r.status_code == 200, r.text
+
+    async def through_delivery(self) -> None:
+        """Close, receive every allocation, pack and deliver: ready to settle."""
+        await self.close()
+        await self.receive_all()
+        await self.deliver_all()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi import FastAPI
 
 from app.core.timeutil import utcnow
+from app.orders import cycles
 from app.orders.scheduler import tick
 from tests.orders.conftest import Market
 from tests.utils import assert_problem
@@ -94,3 +96,23 @@ async def test_the_scheduler_opens_and_closes_exactly_once(market: Market, app: 
     assert r.json()["status"] == "closed"
     assert r.json()["opened_at"]
     assert r.json()["closed_at"]
+
+
+async def test_a_cut_off_with_nothing_wired_to_close_fails_loudly(
+    market: Market, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing without aggregating would lose every order of the cycle: refuse instead."""
+    start = utcnow() + timedelta(days=1)
+    cycle = await market.new_cycle(
+        opens_at=start.isoformat(), closes_at=(start + timedelta(hours=5)).isoformat()
+    )
+    sm, settings = app.state.sessionmaker, app.state.settings
+    assert cycle["id"] in (await tick(sm, settings, start + timedelta(minutes=1))).opened
+    monkeypatch.setattr(cycles.hooks, "closer", None)
+    result = await tick(sm, settings, start + timedelta(hours=6))
+    assert cycle["id"] in result.failed
+    assert cycle["id"] not in result.closed
+    r = await market.client.get(f"/api/v1/cycles/{cycle['id']}", headers=market.buyer_staff)
+    assert r.json()["status"] == "open"
+    monkeypatch.undo()
+    assert cycle["id"] in (await tick(sm, settings, start + timedelta(hours=6))).closed

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from tests.brands.conftest import net  # noqa: F401 - fixtures these tests build on
+from tests.fulfilment.helpers import Floor
 from tests.orders.conftest import Market, market  # noqa: F401
 from tests.utils import assert_problem
 
@@ -14,8 +15,8 @@ PARTS = ("producer_cents", "logistics_cents", "network_cents", "solidarity_fund_
 
 
 async def _close_and_settle(m: Market, key: str | None = None) -> dict[str, Any]:
-    r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/close", headers=m.net.admin)
-    assert r.status_code == 200, r.text
+    """Close, receive, pack and deliver everything, then settle."""
+    await (await Floor.start(m)).through_delivery()
     headers = {**m.net.admin, **({"Idempotency-Key": key} if key else {})}
     r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/settle", headers=headers)
     assert r.status_code == 200, r.text

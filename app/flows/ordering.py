@@ -1,0 +1,101 @@
+"""Placing an order from the API: check and price it, hold the money, then reserve and
+store it — three steps, so that no transaction (and, on SQLite, no database write lock) is
+open while the card provider is called.
+
+1. A read transaction: a stored answer for a retried ``Idempotency-Key`` is replayed at
+   once (no second hold is even asked for); otherwise the order is checked and priced.
+2. No transaction: the provider holds the estimate (a declined card is a 402 and nothing
+   is stored). The provider call carries an idempotency key derived from the client's, so a
+   retry reuses the same hold.
+3. A write transaction: the cycle is re-read under its shared lock and must still be open,
+   the stock is reserved, and the order, its lines, its authorisation and the stored answer
+   are written together. If that fails (short stock, the cycle closed meanwhile), the hold
+   is released at the provider.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.accounts.principal import Principal
+from app.core.config import Settings
+from app.core.db import transaction
+from app.core.idempotency import idempotent, replay
+from app.core.timeutil import utcnow
+from app.orders import service as orders
+from app.orders.cycles import get_cycle
+from app.orders.schemas import OrderCreate, OrderPublic
+from app.payments import service as payments
+
+log = logging.getLogger(__name__)
+SCOPE = "orders.place"
+
+
+async def place_order(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    data: OrderCreate,
+    *,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    who = principal.user_id or f"key:{principal.api_key_id}"
+    body = data.model_dump(mode="json")
+    async with transaction(sessionmaker, write=False) as session:
+        if idempotency_key is not None:
+            answer = await replay(
+                session, scope=SCOPE, principal=who, key=idempotency_key, body=body
+            )
+            if answer is not None:
+                return answer
+        buyer = await orders.buyer_of_order(session, principal, data.buyer_id)
+        cycle = await get_cycle(session, data.cycle_id)
+        prepared = await orders.prepare(
+            session,
+            actor=principal,
+            cycle=cycle,
+            buyer=buyer,
+            lines=data.lines,
+            payment_method=data.payment_method,
+            payment_method_id=data.payment_method_id,
+            purchase_order_number=data.purchase_order_number,
+            now=utcnow(),
+        )
+    order = prepared.order
+    held = await payments.hold(
+        settings,
+        order_id=order.id,
+        method=order.payment_method,
+        amount_cents=order.total_cents,
+        currency=order.currency,
+        payment_method_id=order.payment_method_id,
+        buyer=buyer,
+        idempotency_key=f"{who}:{idempotency_key}" if idempotency_key else None,
+    )
+    stored = False
+
+    async def run() -> tuple[int, OrderPublic]:
+        nonlocal stored
+        stored = True
+        placed = await orders.store(session, prepared, actor=principal, now=utcnow())
+        await payments.record_hold(session, order_id=placed.id, buyer=buyer, held=held)
+        return status.HTTP_201_CREATED, (await orders.order_publics(session, [placed]))[0]
+
+    try:
+        async with transaction(sessionmaker) as session:
+            return await idempotent(
+                session, scope=SCOPE, principal=who, key=idempotency_key, body=body, run=run
+            )
+    except BaseException:
+        # Only a hold of ours that did not land is released: a duplicate that found the
+        # first request's answer reused that request's hold (same provider key).
+        if stored:
+            try:
+                await payments.release(settings, held, order_id=order.id)
+            except Exception:
+                log.exception("releasing the hold of order %s that did not land", order.id)
+        raise

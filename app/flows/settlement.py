@@ -1,0 +1,105 @@
+"""Settling a cycle and crediting an invoice: work across payments and settlement, in
+several short transactions, with no provider call inside a transaction of the books.
+
+Settle: check that the goods are all in (409 ``cycle_not_ready`` naming what is missing),
+capture each card order at its billed amount (one order per transaction; captures are
+idempotent, so a settle that stopped half-way resumes), then write the books in one
+transaction and check the ledger.
+
+Credit note: store it (its number, the associations' adjustments, the order's credited
+quantities) in one transaction, then refund the card outside it and mark it refunded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import select
+
+from app.accounts.principal import Principal
+from app.core.config import Settings
+from app.core.db import transaction
+from app.core.idempotency import idempotent
+from app.payments import service as payments
+from app.settlement import credit_notes, ledger, service
+from app.settlement.models import CreditNote, Invoice
+from app.settlement.schemas import CreditNoteCreate, CreditNotePublic, SettlementResult
+
+log = logging.getLogger(__name__)
+
+
+async def settle(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    cycle_id: str,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+) -> JSONResponse:
+    async with transaction(sessionmaker, write=False) as session:
+        cycle = await service.settleable_cycle(session, principal, cycle_id)
+        await service.ensure_ready(session, cycle)
+        due = await service.card_amounts(session, cycle_id) if cycle.status == "closed" else []
+    for order_id, amount in due:
+        async with transaction(sessionmaker) as session:
+            await payments.capture_for_order(session, settings, order_id, amount)
+    async with transaction(sessionmaker) as session:
+        cycle = await service.settleable_cycle(session, principal, cycle_id)
+        await service.ensure_ready(session, cycle)
+
+        async def run() -> tuple[int, SettlementResult]:
+            result = await service.settle_books(session, cycle, now=now)
+            report = await ledger.check_cycle(session, cycle)
+            for difference in report.differences:
+                log.error("ledger of cycle %s: %s", cycle.id, difference.model_dump())
+            result.ledger = report
+            return 200, result
+
+        return await idempotent(
+            session,
+            scope=f"cycles.settle:{cycle_id}",
+            principal=principal.user_id or f"key:{principal.api_key_id}",
+            key=idempotency_key,
+            body={"cycle_id": cycle_id},
+            run=run,
+        )
+
+
+async def credit_invoice(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    invoice_id: str,
+    data: CreditNoteCreate,
+    *,
+    now: datetime,
+) -> CreditNotePublic:
+    async with transaction(sessionmaker) as session:
+        note = await credit_notes.issue(session, principal, invoice_id, data, now=now)
+    if note.refund_status == "pending":
+        await refund_credit_notes(sessionmaker, settings, note.order_id)
+    async with transaction(sessionmaker, write=False) as session:
+        stored = await session.get(CreditNote, note.id)
+        assert stored is not None
+        [public] = await credit_notes.credit_note_publics(session, [stored])
+        return public
+
+
+async def refund_credit_notes(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, order_id: str
+) -> None:
+    """Refund a card order down to its invoice less its credit notes (idempotent: the
+    provider is asked for what is missing, so running it again refunds nothing more)."""
+    async with transaction(sessionmaker) as session:
+        invoice = await session.scalar(select(Invoice).where(Invoice.order_id == order_id))
+        if invoice is None:
+            return
+        credited = await credit_notes.credited_of_order(session, order_id)
+        await payments.capture_for_order(
+            session, settings, order_id, max(0, invoice.total_cents - credited)
+        )
+        await credit_notes.mark_refunded(session, order_id)
