@@ -16,7 +16,7 @@ from app.aggregation.fairness import gini
 from app.brands.models import BrandSku
 from app.fulfilment.models import RoutePlan
 from app.orders.models import CycleStatus, OrderCycle
-from app.settlement.models import Invoice, InvoiceLine, Payout
+from app.settlement.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payout
 from app.settlement.schemas import Dashboard, SkuVolume
 
 
@@ -44,6 +44,14 @@ async def network_dashboard(
     ):
         volume[line.sku_id] += line.quantity
         revenue_by_sku[line.sku_id] += line.amount_cents
+    # what credit notes took back is neither sold nor revenue
+    for credited in await session.scalars(
+        select(CreditNoteLine)
+        .join(CreditNote, col(CreditNote.id) == col(CreditNoteLine.credit_note_id))
+        .where(col(CreditNote.cycle_id).in_(settled))
+    ):
+        volume[credited.sku_id] -= credited.quantity
+        revenue_by_sku[credited.sku_id] -= credited.amount_cents
     names = dict(
         (
             await session.execute(
@@ -66,7 +74,7 @@ async def network_dashboard(
         )
     ).all()
     paid = [a for a in associations if income.get(a.id, 0) > 0]
-    revenue = sum(i.total_cents for i in invoices)
+    revenue = sum(revenue_by_sku.values())
     producer_income = sum(income.values())
     routed_km, direct_km = await delivery_km(session, settled)
     return Dashboard(

@@ -91,3 +91,46 @@ async def test_capture_at_the_final_amount_and_refund_the_excess(
         await m.client.get(f"/api/v1/cycles/{m.cycle['id']}/payouts", headers=m.net.admin)
     ).json()
     assert sum(p["amount_cents"] for p in payouts) == 13 * 250
+
+
+async def test_a_credit_note_on_a_card_order_is_refunded_at_the_provider(
+    floor: Floor,  # noqa: F811
+    sdk: stripe.StripeClient,  # noqa: F811
+) -> None:
+    m = floor.m
+    order = (await m.order("10", payment_method="card", payment_method_id=await card(sdk))).json()
+    await floor.through_delivery()
+    r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/settle", headers=m.net.admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["captured_cents"] == 10 * 400
+    [invoice] = (
+        await m.client.get(
+            "/api/v1/invoices", params={"cycle_id": m.cycle["id"]}, headers=m.net.admin
+        )
+    ).json()["items"]
+    r = await m.client.post(
+        f"/api/v1/invoices/{invoice['id']}/credit-notes",
+        json={"lines": [{"sku_id": m.sku["id"], "quantity": "2", "reason": "queso con moho"}]},
+        headers=m.net.admin,
+    )
+    assert r.status_code == 201, r.text
+    note = r.json()
+    assert (note["total_cents"], note["refund_status"]) == (2 * 400, "refunded")
+    intent = await _intent(sdk, order["id"])
+    charges = await sdk.v1.charges.list_async({"limit": 100})
+    [charge] = [c for c in charges.data if c.payment_intent == intent.id]
+    assert int(charge.amount) - int(charge.amount_refunded) == 8 * 400
+    ledger = (
+        await m.client.get(f"/api/v1/cycles/{m.cycle['id']}/ledger", headers=m.net.admin)
+    ).json()
+    assert ledger["differences"] == []
+    # a second note refunds only its own amount
+    r = await m.client.post(
+        f"/api/v1/invoices/{invoice['id']}/credit-notes",
+        json={"lines": [{"sku_id": m.sku["id"], "quantity": "1", "reason": "queso con moho"}]},
+        headers=m.net.admin,
+    )
+    assert r.status_code == 201, r.text
+    charges = await sdk.v1.charges.list_async({"limit": 100})
+    [charge] = [c for c in charges.data if c.payment_intent == intent.id]
+    assert int(charge.amount) - int(charge.amount_refunded) == 7 * 400
