@@ -99,3 +99,20 @@ async def place_order(
             except Exception:
                 log.exception("releasing the hold of order %s that did not land", order.id)
         raise
+
+
+async def cancel_order(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    order_id: str,
+) -> OrderPublic:
+    """Cancel under the order's lock and give the stock back, commit, then release the hold
+    at the provider with no order or cycle row locked."""
+    async with transaction(sessionmaker) as session:
+        order = await orders.cancel_order(session, principal, order_id)
+    async with transaction(sessionmaker) as session:
+        await payments.cancel_for_order(session, settings, order_id=order.id)
+    async with transaction(sessionmaker, write=False) as session:
+        stored = await orders.get_order(session, principal, order.id)
+        return (await orders.order_publics(session, [stored]))[0]

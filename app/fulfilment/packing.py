@@ -84,7 +84,7 @@ class SkuPacking:
     packed: list[PackedLot]
 
     def billed(self, line_id: str) -> Decimal:
-        return sum((p.billed for p in self.packed if p.line_id == line_id), Decimal(0))
+        return quantize(sum((p.billed for p in self.packed if p.line_id == line_id), Decimal(0)))
 
 
 def in_sale_unit(kg: Decimal, kg_per_unit: Decimal | None) -> Decimal:

@@ -328,10 +328,14 @@ async def change_order(
     responses=ORDER_ERRORS | AUTH,
 )
 async def cancel_order(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, order_id: IdPath
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    order_id: IdPath,
 ) -> OrderPublic:
-    order = await service.cancel_order(session, principal, settings, order_id)
-    return await _order_public(session, order.id)
+    await session.commit()  # cancel, then release the hold with no row locked
+    return await ordering.cancel_order(sessionmaker, settings, principal, order_id)
 
 
 # --- standing orders -----------------------------------------------------------------------

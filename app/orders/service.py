@@ -293,6 +293,26 @@ async def _own_order(session: AsyncSession, principal: Principal, order_id: str)
     return order
 
 
+async def _locked_own_order(
+    session: AsyncSession, principal: Principal, order_id: str
+) -> tuple[Order, OrderCycle]:
+    """The order, locked for the rest of the transaction, with its cycle locked shared.
+
+    Changes of one order are serialised on its row, so any interleaving of PATCH and cancel
+    leaves the stock counters equal to the lines that hold them. Locks are taken in the
+    order the close takes them (the cycle row, then orders), so the two never deadlock."""
+    order = await _own_order(session, principal, order_id)
+    cycle = await locked_for_orders(session, order.cycle_id)
+    locked = await session.scalar(
+        select(Order)
+        .where(Order.id == order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert locked is not None
+    return locked, cycle
+
+
 async def _lines(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, list[OrderLine]]:
     out: dict[str, list[OrderLine]] = {oid: [] for oid in order_ids}
     rows = await session.scalars(
@@ -313,10 +333,9 @@ async def change_order(
     data: OrderUpdate,
 ) -> Order:
     """Replace the lines until the cut-off: the stock follows, the authorisation too."""
-    order = await _own_order(session, principal, order_id)
+    order, cycle = await _locked_own_order(session, principal, order_id)
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(f"The order is {order.status}")
-    cycle = await locked_for_orders(session, order.cycle_id)
     now = utcnow()
     ensure_open(cycle, now)
     await check_lines(session, cycle, data.lines)
@@ -356,18 +375,16 @@ async def change_order(
     return order
 
 
-async def cancel_order(
-    session: AsyncSession, principal: Principal, settings: Settings, order_id: str
-) -> Order:
-    order = await _own_order(session, principal, order_id)
+async def cancel_order(session: AsyncSession, principal: Principal, order_id: str) -> Order:
+    order, cycle = await _locked_own_order(session, principal, order_id)
     if order.status == OrderStatus.cancelled:
         return order  # cancelling twice changes nothing
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(f"The order is {order.status}")
-    cycle = await locked_for_orders(session, order.cycle_id)
     now = utcnow()
     ensure_open(cycle, now)
-    await payment_port().cancel(session, settings, order=order)
+    # the hold is released by the caller once this is committed (app.flows.ordering): no
+    # provider call while the order's and the cycle's rows are locked
     lines = (await _lines(session, [order.id]))[order.id]
     await stock.release(session, cycle.id, {line.sku_id: line.quantity for line in lines})
     lifecycle.cancel(session, order, actor=principal, now=now)
