@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import exceptions as accounts_exc
 from app.aggregation import campaigns, views
@@ -17,7 +18,7 @@ from app.aggregation.schemas import (
     RequestCreate,
     RequestPublic,
 )
-from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
 from app.core.idempotency import (
     IdempotencyKeyHeader,
@@ -45,18 +46,22 @@ AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole)
 )
 async def close_cycle(
     session: SessionDep,
+    sessionmaker: SessionmakerDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     cycle_id: IdPath,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    async def run() -> tuple[int, CloseResult]:
+    # the key is claimed in a transaction of its own, then the close runs in another
+    await session.commit()
+
+    async def run(tx: AsyncSession) -> tuple[int, CloseResult]:
         return status.HTTP_200_OK, await closing.close_cycle(
-            session, settings, cycle_id, now=utcnow(), actor=principal
+            tx, settings, cycle_id, now=utcnow(), actor=principal
         )
 
     return await idempotent(
-        session,
+        sessionmaker,
         scope=f"cycles.close:{cycle_id}",
         principal=principal.user_id or f"key:{principal.api_key_id}",
         key=idempotency_key,

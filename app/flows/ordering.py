@@ -2,8 +2,9 @@
 store it — three steps, so that no transaction (and, on SQLite, no database write lock) is
 open while the card provider is called.
 
-1. A read transaction: a stored answer for a retried ``Idempotency-Key`` is replayed at
-   once (no second hold is even asked for); otherwise the order is checked and priced.
+1. The ``Idempotency-Key`` is claimed in a transaction of its own: a retried key gets the
+   first answer at once (no second hold is even asked for), a duplicate in flight waits for
+   it or gets 409. Then, in a read transaction, the order is checked and priced.
 2. No transaction: the provider holds the estimate (a declined card is a 402 and nothing
    is stored). The provider call carries an idempotency key derived from the client's, so a
    retry reuses the same hold.
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
-from app.core.idempotency import idempotent, replay
+from app.core.idempotency import Claim, claim, give_back, idempotent
 from app.core.timeutil import utcnow
 from app.orders import service as orders
 from app.orders.cycles import get_cycle
@@ -45,13 +46,30 @@ async def place_order(
 ) -> JSONResponse:
     who = principal.user_id or f"key:{principal.api_key_id}"
     body = data.model_dump(mode="json")
+    claimed: Claim | None = None
+    if idempotency_key is not None:
+        got = await claim(sessionmaker, scope=SCOPE, principal=who, key=idempotency_key, body=body)
+        if isinstance(got, JSONResponse):
+            return got  # the first request's answer: no second hold is even asked for
+        claimed = got
+    try:
+        return await _place(sessionmaker, settings, principal, data, who, idempotency_key, claimed)
+    except BaseException:
+        if claimed is not None:
+            await give_back(sessionmaker, claimed)
+        raise
+
+
+async def _place(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    data: OrderCreate,
+    who: str,
+    idempotency_key: str | None,
+    claimed: Claim | None,
+) -> JSONResponse:
     async with transaction(sessionmaker, write=False) as session:
-        if idempotency_key is not None:
-            answer = await replay(
-                session, scope=SCOPE, principal=who, key=idempotency_key, body=body
-            )
-            if answer is not None:
-                return answer
         buyer = await orders.buyer_of_order(session, principal, data.buyer_id)
         cycle = await get_cycle(session, data.cycle_id)
         prepared = await orders.prepare(
@@ -74,30 +92,31 @@ async def place_order(
         currency=order.currency,
         payment_method_id=order.payment_method_id,
         buyer=buyer,
+        # a retry of this request (same key) reuses this hold at Stripe
         idempotency_key=f"{who}:{idempotency_key}" if idempotency_key else None,
     )
-    stored = False
 
-    async def run() -> tuple[int, OrderPublic]:
-        nonlocal stored
-        stored = True
+    async def run(session: AsyncSession) -> tuple[int, OrderPublic]:
         placed = await orders.store(session, prepared, actor=principal, now=utcnow())
         await payments.record_hold(session, order_id=placed.id, buyer=buyer, held=held)
         return status.HTTP_201_CREATED, (await orders.order_publics(session, [placed]))[0]
 
     try:
-        async with transaction(sessionmaker) as session:
-            return await idempotent(
-                session, scope=SCOPE, principal=who, key=idempotency_key, body=body, run=run
-            )
+        return await idempotent(
+            sessionmaker,
+            scope=SCOPE,
+            principal=who,
+            key=idempotency_key,
+            body=data.model_dump(mode="json"),
+            run=run,
+            claimed=claimed,
+        )
     except BaseException:
-        # Only a hold of ours that did not land is released: a duplicate that found the
-        # first request's answer reused that request's hold (same provider key).
-        if stored:
-            try:
-                await payments.release(settings, held, order_id=order.id)
-            except Exception:
-                log.exception("releasing the hold of order %s that did not land", order.id)
+        # the order did not land: give its hold back (this request's own: the key is ours)
+        try:
+            await payments.release(settings, held, order_id=order.id)
+        except Exception:
+            log.exception("releasing the hold of order %s that did not land", order.id)
         raise
 
 

@@ -22,7 +22,7 @@ from sqlmodel import select
 from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
-from app.core.idempotency import idempotent
+from app.core.idempotency import Claim, claim, give_back, idempotent
 from app.payments import service as payments
 from app.settlement import credit_notes, ledger, service
 from app.settlement.models import CreditNote, Invoice
@@ -40,33 +40,47 @@ async def settle(
     idempotency_key: str | None,
     now: datetime,
 ) -> JSONResponse:
-    async with transaction(sessionmaker, write=False) as session:
+    scope = f"cycles.settle:{cycle_id}"
+    who = principal.user_id or f"key:{principal.api_key_id}"
+    body = {"cycle_id": cycle_id}
+    claimed: Claim | None = None
+    if idempotency_key is not None:
+        got = await claim(sessionmaker, scope=scope, principal=who, key=idempotency_key, body=body)
+        if isinstance(got, JSONResponse):
+            return got
+        claimed = got
+    try:
+        async with transaction(sessionmaker, write=False) as session:
+            cycle = await service.settleable_cycle(session, principal, cycle_id)
+            await service.ensure_ready(session, cycle)
+            due = await service.card_amounts(session, cycle_id) if cycle.status == "closed" else []
+        for order_id, amount in due:
+            async with transaction(sessionmaker) as session:
+                await payments.capture_for_order(session, settings, order_id, amount)
+    except BaseException:
+        if claimed is not None:
+            await give_back(sessionmaker, claimed)
+        raise
+
+    async def run(session: AsyncSession) -> tuple[int, SettlementResult]:
         cycle = await service.settleable_cycle(session, principal, cycle_id)
         await service.ensure_ready(session, cycle)
-        due = await service.card_amounts(session, cycle_id) if cycle.status == "closed" else []
-    for order_id, amount in due:
-        async with transaction(sessionmaker) as session:
-            await payments.capture_for_order(session, settings, order_id, amount)
-    async with transaction(sessionmaker) as session:
-        cycle = await service.settleable_cycle(session, principal, cycle_id)
-        await service.ensure_ready(session, cycle)
+        result = await service.settle_books(session, cycle, now=now)
+        report = await ledger.check_cycle(session, cycle)
+        for difference in report.differences:
+            log.error("ledger of cycle %s: %s", cycle.id, difference.model_dump())
+        result.ledger = report
+        return 200, result
 
-        async def run() -> tuple[int, SettlementResult]:
-            result = await service.settle_books(session, cycle, now=now)
-            report = await ledger.check_cycle(session, cycle)
-            for difference in report.differences:
-                log.error("ledger of cycle %s: %s", cycle.id, difference.model_dump())
-            result.ledger = report
-            return 200, result
-
-        return await idempotent(
-            session,
-            scope=f"cycles.settle:{cycle_id}",
-            principal=principal.user_id or f"key:{principal.api_key_id}",
-            key=idempotency_key,
-            body={"cycle_id": cycle_id},
-            run=run,
-        )
+    return await idempotent(
+        sessionmaker,
+        scope=scope,
+        principal=who,
+        key=idempotency_key,
+        body=body,
+        run=run,
+        claimed=claimed,
+    )
 
 
 async def credit_invoice(
