@@ -168,17 +168,24 @@ def serve(
     reload: Annotated[bool, typer.Option()] = False,
 ) -> None:
     """Serve the API with uvicorn (several workers share one PostgreSQL database)."""
-    get_settings()  # refuse to start on bad settings before forking workers
+    settings = get_settings()  # refuse to start on bad settings before forking workers
     uvicorn.run(
         "app.asgi:app",
         host=host,
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=forwarded_allow_ips(settings),
         log_config=None,
         timeout_graceful_shutdown=30,
     )
+
+
+def forwarded_allow_ips(settings: Settings) -> str:
+    """Believe X-Forwarded-For only from the proxies named in the settings (uvicorn would
+    otherwise trust it from 127.0.0.1 by default): none unless some are named."""
+    return ",".join(settings.trusted_proxies)
 
 
 def _fresh_demo_database() -> str:

@@ -34,34 +34,36 @@ async def login(
     password: str,
     client_address: str,
 ) -> AccessToken:
-    """Check the password, throttling failures per account and per client address."""
+    """Count the attempt, then check the password (see ``throttle``)."""
     now = utcnow()
     window = timedelta(seconds=settings.login_window_seconds)
+    pair = throttle.pair_key(email, client_address)
     account = throttle.account_key(email)
     limits = [
-        throttle.Limit(account, settings.login_max_failures_per_account),
+        throttle.Limit(pair, settings.login_max_failures_per_account, window),
         throttle.Limit(
-            throttle.address_key(client_address), settings.login_max_failures_per_address
+            throttle.address_key(client_address), settings.login_max_failures_per_address, window
+        ),
+        throttle.Limit(
+            account,
+            settings.login_max_failures_per_account_anywhere,
+            timedelta(seconds=settings.login_account_window_seconds),
         ),
     ]
+    async with transaction(sessionmaker) as session:
+        wait = await throttle.take(session, limits, now=now)
+    if wait:
+        raise LoginThrottled(retry_after=wait)
     async with transaction(sessionmaker, write=False) as session:
-        wait = await throttle.seconds_blocked(session, limits, now=now, window=window)
         user = await session.scalar(
             select(User).where(func.lower(User.email) == email.strip().lower())
         )
-    if wait:
-        raise LoginThrottled(retry_after=wait)
-
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
-        async with transaction(sessionmaker) as session:
-            await throttle.record_failure(
-                session, [lim.key for lim in limits], now=now, window=window
-            )
         raise InvalidCredentials()
-
     async with transaction(sessionmaker) as session:
-        await throttle.clear(session, account)
+        await throttle.clear(session, pair)
+        await throttle.give_back(session, [account, throttle.address_key(client_address)])
     return create_access_token(settings, subject=user.id)
 
 

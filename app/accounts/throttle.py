@@ -1,8 +1,19 @@
-"""Throttling of failed logins, per account and per client address.
+"""Throttling of logins: the attempt is counted before the password is checked.
 
-Counts live in the database so that every API worker sees the same ones. They are written in
-their own short transaction: a failed login answers 401, which rolls the request back, yet
-the failure must still count.
+Each attempt first takes a slot in three counters, atomically (one ``INSERT … ON CONFLICT
+DO UPDATE … RETURNING`` each): the account from this address, the address, and the
+account from anywhere. Only an attempt whose slots are all within their limits has its
+password checked; so 30 wrong passwords sent at once get at most the limit checked, and
+the right one sent among them does not slip through past it. A login that succeeds gives
+its slots back.
+
+The lock that an attacker can cause is per account *and* address: five wrong tries from one
+address do not lock the owner out from another. The account-wide counter has a higher limit
+and a short window (a slower back-off that no single address can hold for long), so someone
+rotating addresses slows the account down for minutes at a time, never locks it for good.
+
+Counts live in the database so that every API worker sees the same ones, each written in
+its own short transaction (a failed login rolls its request back, yet it must count).
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, literal, select
+from sqlalchemy import case, delete, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +36,8 @@ _table: Any = LoginFailure.__table__  # type: ignore[attr-defined]
 @dataclass(frozen=True)
 class Limit:
     key: str
-    max_failures: int
+    max_attempts: int
+    window: timedelta
 
 
 def account_key(email: str) -> str:
@@ -36,44 +48,45 @@ def address_key(address: str) -> str:
     return f"address:{address}"[:300]
 
 
-async def seconds_blocked(
-    session: AsyncSession, limits: Sequence[Limit], *, now: datetime, window: timedelta
-) -> int:
-    """0 when a login may be tried, else the seconds until the longest block ends."""
-    rows = {
-        row.key: row
-        for row in await session.scalars(
-            select(LoginFailure).where(_table.c.key.in_([lim.key for lim in limits]))
-        )
-    }
+def pair_key(email: str, address: str) -> str:
+    return f"pair:{email.strip().lower()}|{address}"[:300]
+
+
+async def take(session: AsyncSession, limits: Sequence[Limit], *, now: datetime) -> int:
+    """Count this attempt in every counter; 0 when it may be checked, else the seconds
+    until the longest block ends (the attempt then stays counted: it was tried)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     wait = 0
-    for lim in limits:
-        row = rows.get(lim.key)
-        if row is None or row.failures < lim.max_failures:
-            continue
-        ends = row.window_started_at + window
-        if ends > now:
+    for limit in sorted(limits, key=lambda x: x.key):  # a fixed order: no lock cycles
+        expired = _table.c.window_started_at <= literal(now - limit.window, UTCDateTime)
+        started = literal(now, UTCDateTime)
+        stmt = (
+            insert(_table)
+            .values(key=limit.key, failures=1, window_started_at=now)
+            .on_conflict_do_update(
+                index_elements=[_table.c.key],
+                set_={
+                    "failures": case((expired, 1), else_=_table.c.failures + 1),
+                    "window_started_at": case((expired, started), else_=_table.c.window_started_at),
+                },
+            )
+            .returning(_table.c.failures, _table.c.window_started_at)
+        )
+        attempts, window_started_at = (await session.execute(stmt)).one()
+        if attempts > limit.max_attempts:
+            ends = window_started_at + limit.window
             wait = max(wait, int((ends - now).total_seconds()) + 1)
     return wait
 
 
-async def record_failure(
-    session: AsyncSession, keys: Sequence[str], *, now: datetime, window: timedelta
-) -> None:
-    """Count one failure for each key, starting a new window where the old one is over."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    expired = _table.c.window_started_at <= literal(now - window, UTCDateTime)
-    started = literal(now, UTCDateTime)
-    for key in sorted(keys):  # a fixed order: two workers never wait on each other in a cycle
-        stmt = insert(_table).values(key=key, failures=1, window_started_at=now)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_table.c.key],
-            set_={
-                "failures": case((expired, 1), else_=_table.c.failures + 1),
-                "window_started_at": case((expired, started), else_=_table.c.window_started_at),
-            },
+async def give_back(session: AsyncSession, keys: Sequence[str]) -> None:
+    """A successful login: its attempt does not count against anyone."""
+    for key in sorted(keys):
+        await session.execute(
+            update(_table)
+            .where(_table.c.key == key, _table.c.failures > 0)
+            .values(failures=_table.c.failures - 1)
         )
-        await session.execute(stmt)
 
 
 async def clear(session: AsyncSession, key: str) -> None:

@@ -40,10 +40,17 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=1024, le=1_048_576)
     argon2_parallelism: int = Field(default=4, ge=1, le=16)
 
-    # Failed logins: at most this many per account / per client address in the window.
+    # Login attempts, counted before the password is checked (app/accounts/throttle.py): at
+    # most this many per account from one address / per client address in the window, and
+    # per account from anywhere in its own shorter window (a back-off, not a lock-out).
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_account_anywhere: int = Field(default=30, ge=1)
+    login_account_window_seconds: int = Field(default=120, ge=1)
+    # Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips): none by
+    # default, so a client cannot pick the address its login attempts are counted under.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
