@@ -21,6 +21,7 @@ from app.core.limits import BodySizeLimitMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import MetricsMiddleware, metrics_endpoint
 from app.core.security import configure_password_hashing
+from app.flows.settlement import resume_settlements
 from app.flows.wiring import wire
 from app.orders.scheduler import Scheduler
 
@@ -49,6 +50,10 @@ async def bootstrap(app: FastAPI) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await bootstrap(app)
     settings: Settings = app.state.settings
+    # a settlement that a crash stopped half-way is finished now, without a person
+    resumed = await resume_settlements(app.state.sessionmaker, settings)
+    if resumed:
+        log.info("resumed the settlement of cycles %s", resumed)
     scheduler = None
     if settings.scheduler_enabled:
         scheduler = Scheduler(app.state.sessionmaker, settings, settings.scheduler_interval_seconds)

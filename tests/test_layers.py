@@ -58,6 +58,7 @@ ORDER_STATE = {
     "credited_quantity",
     "final_total_cents",
     "cancelled_at",
+    "payment_issue",
 }
 ORDER_TABLES = {"Order", "OrderLine"}
 LIFECYCLE = APP / "orders" / "lifecycle.py"

@@ -69,7 +69,7 @@ async def close_cycle(
     cycle = await cycles.get_cycle(session, cycle_id)
     if actor is not None:
         actor.require_member(cycle.network_id, Role.admin, not_found=CycleNotFound)
-    if cycle.status in (CycleStatus.closed, CycleStatus.settled):
+    if cycle.status in (CycleStatus.closed, CycleStatus.settling, CycleStatus.settled):
         return cycle
     if cycle.status != CycleStatus.open:
         raise CycleNotOpen(f"A {cycle.status} cycle cannot be closed")

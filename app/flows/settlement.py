@@ -23,7 +23,15 @@ from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
 from app.core.idempotency import Claim, claim, give_back, idempotent
+from app.core.timeutil import utcnow
+from app.orders.exceptions import PaymentDeclined
+from app.orders.models import CycleStatus
 from app.payments import service as payments
+from app.payments.exceptions import (
+    PaymentAuthorizationNotFound,
+    PaymentNotChangeable,
+    PaymentProviderError,
+)
 from app.settlement import credit_notes, ledger, service
 from app.settlement.models import CreditNote, Invoice
 from app.settlement.schemas import CreditNoteCreate, CreditNotePublic, SettlementResult
@@ -34,14 +42,16 @@ log = logging.getLogger(__name__)
 async def settle(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
-    principal: Principal,
+    principal: Principal | None,
     cycle_id: str,
     *,
     idempotency_key: str | None,
     now: datetime,
 ) -> JSONResponse:
+    """Settle the cycle for its network's admin (``principal``), or resume a settlement that
+    stopped half-way (``principal=None``: Minga itself, at the next start or tick)."""
     scope = f"cycles.settle:{cycle_id}"
-    who = principal.user_id or f"key:{principal.api_key_id}"
+    who = (principal.user_id or f"key:{principal.api_key_id}") if principal else "minga"
     body = {"cycle_id": cycle_id}
     claimed: Claim | None = None
     if idempotency_key is not None:
@@ -50,21 +60,21 @@ async def settle(
             return got
         claimed = got
     try:
-        async with transaction(sessionmaker, write=False) as session:
-            cycle = await service.settleable_cycle(session, principal, cycle_id)
+        async with transaction(sessionmaker) as session:
+            cycle = await service.cycle_to_settle(session, principal, cycle_id)
             await service.ensure_ready(session, cycle)
-            due = await service.card_amounts(session, cycle_id) if cycle.status == "closed" else []
-        for order_id, amount in due:
-            async with transaction(sessionmaker) as session:
-                await payments.capture_for_order(session, settings, order_id, amount)
+            await service.start(session, cycle, now=now)
+            await session.refresh(cycle)
+            settling = cycle.status == CycleStatus.settling
+        if settling:
+            await capture_cards(sessionmaker, settings, cycle_id)
     except BaseException:
         if claimed is not None:
             await give_back(sessionmaker, claimed)
         raise
 
     async def run(session: AsyncSession) -> tuple[int, SettlementResult]:
-        cycle = await service.settleable_cycle(session, principal, cycle_id)
-        await service.ensure_ready(session, cycle)
+        cycle = await service.cycle_to_settle(session, principal, cycle_id)
         result = await service.settle_books(session, cycle, now=now)
         report = await ledger.check_cycle(session, cycle)
         for difference in report.differences:
@@ -81,6 +91,48 @@ async def settle(
         run=run,
         claimed=claimed,
     )
+
+
+async def capture_cards(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, cycle_id: str
+) -> None:
+    """Capture each card order at its billed amount, one order per transaction (captures
+    are idempotent: a resumed settlement captures nothing twice). A card that can no longer
+    be charged (its hold was cancelled, expired or failed) is not a wall: its order is
+    invoiced on terms and reported, and the rest of the cycle settles."""
+    async with transaction(sessionmaker, write=False) as session:
+        due = await service.card_amounts(session, cycle_id)
+    for order_id, amount in due:
+        try:
+            async with transaction(sessionmaker) as session:
+                await payments.capture_for_order(session, settings, order_id, amount)
+        except (
+            PaymentNotChangeable,
+            PaymentDeclined,
+            PaymentAuthorizationNotFound,
+            PaymentProviderError,  # refused; an unreachable provider (503) stops the run
+        ) as error:
+            log.warning("order %s cannot be charged by card: %s", order_id, error.detail)
+            async with transaction(sessionmaker) as session:
+                await service.payment_needed(
+                    session, order_id, f"{error.code}: {error.detail or error.title}"
+                )
+
+
+async def resume_settlements(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[str]:
+    """Finish every settlement that stopped half-way (a crash, a killed worker)."""
+    async with transaction(sessionmaker, write=False) as session:
+        pending = await service.settling_cycles(session)
+    done = []
+    for cycle_id in pending:
+        try:
+            await settle(sessionmaker, settings, None, cycle_id, idempotency_key=None, now=utcnow())
+            done.append(cycle_id)
+        except Exception:
+            log.exception("resuming the settlement of cycle %s failed", cycle_id)
+    return done
 
 
 async def credit_invoice(

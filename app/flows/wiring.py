@@ -4,7 +4,7 @@ demo share. Nothing is wired by importing a module for its side effects.
 
 from __future__ import annotations
 
-from app.flows import closing
+from app.flows import closing, settlement
 from app.orders import cycles, payments_port, standing
 from app.payments.order_payments import OrderPayments
 
@@ -14,3 +14,4 @@ def wire() -> None:
     payments_port.install(OrderPayments())
     cycles.hooks.on_open[:] = [standing.place_on_open]
     cycles.hooks.closer = closing.close_at_cut_off
+    cycles.hooks.every_tick[:] = [settlement.resume_settlements]

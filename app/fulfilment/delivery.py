@@ -62,7 +62,7 @@ def _check_returns(data: DeliveryIn, shipped: dict[str, Decimal]) -> None:
 
 
 def _refuse_settled(cycle: OrderCycle) -> None:
-    if cycle.status == CycleStatus.settled:
+    if cycle.status in (CycleStatus.settling, CycleStatus.settled):
         raise CycleSettled(
             "The cycle is settled; record a return found now as a credit note on the invoice"
         )

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from app.accounts import audit
@@ -192,6 +192,7 @@ async def transition(
 
 
 CycleHook = Callable[[AsyncSession, Settings, OrderCycle, datetime], Awaitable[None]]
+TickHook = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[object]]
 
 
 @dataclass
@@ -201,6 +202,8 @@ class CycleHooks:
 
     on_open: list[CycleHook] = field(default_factory=list)
     closer: CycleHook | None = None
+    # work each tick does after the cycles (resuming settlements that stopped half-way)
+    every_tick: list[TickHook] = field(default_factory=list)
 
 
 hooks = CycleHooks()

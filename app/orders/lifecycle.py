@@ -381,6 +381,21 @@ def billed(
     )
 
 
+def payment_needed(session: AsyncSession, order: Order, *, reason: str) -> None:
+    """The card cannot be charged: the order is invoiced on terms instead."""
+    if order.payment_issue == reason:
+        return
+    order.payment_issue = reason
+    order.updated_at = utcnow()
+    record(
+        session,
+        OrderEventType.payment_needed,
+        order_id=order.id,
+        cycle_id=order.cycle_id,
+        reason=reason,
+    )
+
+
 def credit(
     session: AsyncSession,
     order: Order,

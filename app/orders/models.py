@@ -17,6 +17,8 @@ class CycleStatus(StrEnum):
     scheduled = "scheduled"
     open = "open"
     closed = "closed"
+    # settlement has started (captures, then the books): finished by whoever resumes it
+    settling = "settling"
     settled = "settled"
 
 
@@ -56,6 +58,7 @@ class OrderEventType(StrEnum):
     delivery_failed = "order.delivery_failed"
     billed = "order.billed"
     credited = "order.credited"
+    payment_needed = "order.payment_needed"
 
 
 class OrderCycle(SQLModel, table=True):
@@ -137,6 +140,9 @@ class Order(SQLModel, table=True):
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # why the order's card could not be charged (its hold was cancelled, expired or failed):
+    # it is invoiced on terms instead, and the network collects it
+    payment_issue: str | None = Field(default=None, max_length=500)
 
 
 class OrderLine(SQLModel, table=True):

@@ -62,6 +62,12 @@ async def tick(
             log.exception("closing cycle %s failed", cycle_id)
             JOB_FAILURES.labels("cycle_close").inc()
             result.failed.append(cycle_id)
+    for hook in cycles.hooks.every_tick:
+        try:
+            await hook(sessionmaker, settings)
+        except Exception:
+            log.exception("a periodic task failed")
+            JOB_FAILURES.labels("tick_hook").inc()
     async with transaction(sessionmaker) as session:
         await purge_expired(session, now=now)
     return result

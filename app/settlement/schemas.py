@@ -130,6 +130,14 @@ class LedgerReport(BaseModel):
     differences: list[LedgerDifference]
 
 
+class PaymentNeeded(BaseModel):
+    """A card order whose card could not be charged: invoiced on terms instead."""
+
+    order_id: str
+    buyer_id: str
+    reason: str
+
+
 class SettlementResult(BaseModel):
     cycle_id: str
     status: str
@@ -139,6 +147,7 @@ class SettlementResult(BaseModel):
     paid_out_cents: int
     captured_cents: int
     refunded_cents: int
+    payment_needed: list[PaymentNeeded] = Field(default_factory=list)
     ledger: LedgerReport | None = None
 
 

@@ -49,12 +49,13 @@ from app.settlement.models import (
     PayoutAdjustment,
     PayoutLine,
 )
-from app.settlement.schemas import SettlementResult
+from app.settlement.schemas import PaymentNeeded, SettlementResult
 
 PARTS = ("producer_cents", "logistics_cents", "network_cents", "solidarity_fund_cents")
 # orders whose goods reached the buyer are invoiced; those whose shipment failed are not
 INVOICED_ORDERS = (OrderStatus.delivered,)
 SETTLED_ORDERS = (OrderStatus.confirmed, OrderStatus.delivered, OrderStatus.not_delivered)
+SETTLEABLE = (CycleStatus.closed, CycleStatus.settling, CycleStatus.settled)
 _counters: Any = InvoiceCounter.__table__  # type: ignore[attr-defined]
 
 
@@ -108,9 +109,33 @@ async def settleable_cycle(
 ) -> OrderCycle:
     cycle = await cycles.get_cycle(session, cycle_id)
     principal.require_member(cycle.network_id, Role.admin, not_found=CycleNotFound)
-    if cycle.status not in (CycleStatus.closed, CycleStatus.settled):
+    if cycle.status not in SETTLEABLE:
         raise CycleNotClosed(f"The cycle is {cycle.status}")
     return cycle
+
+
+async def cycle_to_settle(
+    session: AsyncSession, principal: Principal | None, cycle_id: str
+) -> OrderCycle:
+    """The cycle for the network's admin, or for Minga itself resuming a settlement."""
+    if principal is not None:
+        return await settleable_cycle(session, principal, cycle_id)
+    return await cycles.get_cycle(session, cycle_id)
+
+
+async def start(session: AsyncSession, cycle: OrderCycle, *, now: datetime) -> None:
+    """Mark the settlement as begun: from here it is finished by whoever comes next (a
+    retry, another worker, the next start), never left half done."""
+    if cycle.status == CycleStatus.closed:
+        await cycles.transition(session, cycle.id, CycleStatus.closed, CycleStatus.settling, now)
+
+
+async def settling_cycles(session: AsyncSession) -> list[str]:
+    return list(
+        await session.scalars(
+            select(OrderCycle.id).where(OrderCycle.status == CycleStatus.settling)
+        )
+    )
 
 
 async def readiness(session: AsyncSession, cycle: OrderCycle) -> list[dict[str, Any]]:
@@ -197,13 +222,20 @@ async def ensure_ready(session: AsyncSession, cycle: OrderCycle) -> None:
 
 async def card_amounts(session: AsyncSession, cycle_id: str) -> list[tuple[str, int]]:
     """What each card order of the cycle is captured at: its billed total (0 releases a
-    hold whose shipment failed)."""
+    hold whose shipment failed). Orders whose card cannot be charged are left out."""
     orders, lines = await _orders(session, cycle_id)
     return [
         (o.id, lifecycle.order_total(lines[o.id]) if o.status in INVOICED_ORDERS else 0)
         for o in orders
-        if o.payment_method == PaymentMethod.card
+        if o.payment_method == PaymentMethod.card and o.payment_issue is None
     ]
+
+
+async def payment_needed(session: AsyncSession, order_id: str, reason: str) -> None:
+    order = await session.get(Order, order_id, with_for_update=True)
+    if order is not None:
+        lifecycle.payment_needed(session, order, reason=reason)
+        await session.flush()
 
 
 async def _next_number(session: AsyncSession, network_id: str, column: str) -> int:
@@ -235,8 +267,8 @@ async def settle_books(
     session: AsyncSession, cycle: OrderCycle, *, now: datetime
 ) -> SettlementResult:
     """Invoices and payouts, once: settling again changes nothing."""
-    if cycle.status == CycleStatus.closed and await cycles.transition(
-        session, cycle.id, CycleStatus.closed, CycleStatus.settled, now
+    if cycle.status == CycleStatus.settling and await cycles.transition(
+        session, cycle.id, CycleStatus.settling, CycleStatus.settled, now
     ):
         await _write_invoices(session, cycle, now=now)
         await _write_payouts(session, cycle)
@@ -324,12 +356,13 @@ async def _write_invoices(session: AsyncSession, cycle: OrderCycle, *, now: date
             issued_at=now,
             due_on=cycle.delivery_date,
             currency=order.currency,
-            payment_method=order.payment_method,
+            # a card that could not be charged: the buyer pays this invoice on terms
+            payment_method=PaymentMethod.invoice if order.payment_issue else order.payment_method,
             purchase_order_number=order.purchase_order_number,
             total_cents=0,
             price_breakdown=dict.fromkeys(PARTS, 0),
         )
-        if order.payment_method == PaymentMethod.invoice:
+        if invoice.payment_method == PaymentMethod.invoice:
             days = terms.get(order.id) or buyers[order.buyer_id].payment_terms_days or 30
             invoice.due_on = cycle.delivery_date + timedelta(days=days)
         session.add(invoice)
@@ -489,9 +522,18 @@ async def settlement_result(session: AsyncSession, cycle: OrderCycle) -> Settlem
             select(PaymentAuthorization).where(col(PaymentAuthorization.order_id).in_(order_ids))
         )
     ).all()
+    needing = (
+        await session.scalars(
+            select(Order).where(Order.cycle_id == cycle.id, col(Order.payment_issue).is_not(None))
+        )
+    ).all()
     return SettlementResult(
         cycle_id=cycle.id,
         status=cycle.status,
+        payment_needed=[
+            PaymentNeeded(order_id=o.id, buyer_id=o.buyer_id, reason=o.payment_issue or "")
+            for o in needing
+        ],
         invoices=len(invoices),
         invoiced_cents=sum(i.total_cents for i in invoices),
         payouts=len(payouts),
