@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # default, so a client cannot pick the address its login attempts are counted under.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # how often the scheduler reconciles card holds with orders (app/payments/reconcile.py)
+    reconcile_interval_seconds: int = Field(default=3600, ge=1)
+
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr | None = None

@@ -4,9 +4,28 @@ demo share. Nothing is wired by importing a module for its side effects.
 
 from __future__ import annotations
 
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.config import Settings
 from app.flows import closing, settlement
 from app.orders import cycles, payments_port, standing
 from app.payments.order_payments import OrderPayments
+from app.payments.reconcile import Reconciliation, reconcile
+
+_last_reconciled = [0.0]
+
+
+async def reconcile_now_and_then(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> Reconciliation | None:
+    """Reconcile card holds every ``reconcile_interval_seconds`` (ticks come every few
+    seconds; listing Stripe's holds each time would be wasteful)."""
+    if time.monotonic() - _last_reconciled[0] < settings.reconcile_interval_seconds:
+        return None
+    _last_reconciled[0] = time.monotonic()
+    return await reconcile(sessionmaker, settings)
 
 
 def wire() -> None:
@@ -14,4 +33,4 @@ def wire() -> None:
     payments_port.install(OrderPayments())
     cycles.hooks.on_open[:] = [standing.place_on_open]
     cycles.hooks.closer = closing.close_at_cut_off
-    cycles.hooks.every_tick[:] = [settlement.resume_settlements]
+    cycles.hooks.every_tick[:] = [settlement.resume_settlements, reconcile_now_and_then]

@@ -273,6 +273,27 @@ class StripeProvider:
         except stripe.StripeError:
             log.warning("could not release Stripe PaymentIntent %s", ref, exc_info=True)
 
+    async def open_holds(self, *, created_before: int) -> list[tuple[str, str | None, int]]:
+        """Uncaptured holds placed up to ``created_before`` (a Unix time): (PaymentIntent
+        id, the order id in its metadata, the amount held), every page of them."""
+        found: list[tuple[str, str | None, int]] = []
+        params: dict[str, Any] = {"limit": 100}
+        while True:
+            page = await _call(self.client.v1.payment_intents.list_async(cast("Any", params)))
+            for intent in page.data:
+                plain = _plain(intent)
+                if plain.get("status") != "requires_capture":
+                    continue
+                if int(plain.get("created") or 0) > created_before:
+                    continue
+                metadata = plain.get("metadata") or {}
+                found.append(
+                    (str(plain["id"]), metadata.get("order_id"), int(plain.get("amount") or 0))
+                )
+            if not page.has_more or not page.data:
+                return found
+            params = {"limit": 100, "starting_after": page.data[-1].id}
+
     async def _status(self, ref: str) -> str | None:
         intent = await _call(self.client.v1.payment_intents.retrieve_async(ref))
         status = _plain(intent).get("status")

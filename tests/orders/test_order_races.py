@@ -46,6 +46,8 @@ async def _reserved_matches_lines(m: Market) -> Decimal:
     )
     reserved = Decimal((await m.availability())["reserved"])
     assert reserved == held
+    ledger = await m.client.get(f"/api/v1/cycles/{m.cycle['id']}/ledger", headers=m.net.admin)
+    assert ledger.json()["differences"] == []  # the same check, by the ledger
     return reserved
 
 
