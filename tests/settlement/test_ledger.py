@@ -199,9 +199,7 @@ async def test_a_return_after_settlement_is_a_credit_note(market: Market) -> Non
         assert payout["gross_cents"] == sum(x["amount_cents"] for x in payout["lines"])
     assert sum(p["gross_cents"] for p in payouts) == 20 * 250
     assert (await _ledger(m))["differences"] == []
-    r = await m.client.get(
-        f"/api/v1/networks/{m.net.network['id']}/dashboard", headers=m.net.admin
-    )
+    r = await m.client.get(f"/api/v1/networks/{m.net.network['id']}/dashboard", headers=m.net.admin)
     assert r.json()["revenue_cents"] == (10 - 3 + 20) * 400  # net of the credit note
 
 
