@@ -3,6 +3,12 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite runs in parallel with pytest-xdist, one database per worker (tests/conftest.py);
+# `auto` is one worker per CPU, TEST_WORKERS=0 runs it in a single process. `--dist load`, not
+# loadfile/loadscope/loadgroup: those keep one test per node id, and schemathesis gives all its
+# operations the same one.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 .PHONY: install demo serve test test-postgres lint format migrate clean
 
@@ -26,12 +32,13 @@ migrate: install
 	$(BIN)/minga db upgrade
 
 test: install
-	$(BIN)/pytest
+	$(PYTEST)
 
 # The same suite on PostgreSQL: MINGA_TEST_DATABASE_URL=postgresql+asyncpg://... make test
+# (each worker makes and drops <database>_gw0, <database>_gw1… next to that database)
 test-postgres: install
 	@test -n "$$MINGA_TEST_DATABASE_URL" || { echo "set MINGA_TEST_DATABASE_URL"; exit 1; }
-	$(BIN)/pytest
+	$(PYTEST)
 
 lint: install
 	$(BIN)/ruff check app tests migrations

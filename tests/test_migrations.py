@@ -83,6 +83,7 @@ def _diff_and_tables(url: str) -> tuple[list[object], set[str]]:
     return asyncio.run(inspect_db())
 
 
+@pytest.mark.slow
 def test_upgrade_head_gives_exactly_the_models(scratch_database: str) -> None:
     migrate.upgrade(scratch_database)
     diff, tables = _diff_and_tables(scratch_database)
@@ -90,6 +91,7 @@ def test_upgrade_head_gives_exactly_the_models(scratch_database: str) -> None:
     assert {t.name for t in metadata.sorted_tables} <= tables
 
 
+@pytest.mark.slow
 def test_downgrade_base_removes_everything(scratch_database: str) -> None:
     migrate.upgrade(scratch_database)
     migrate.downgrade(scratch_database, "base")
