@@ -17,6 +17,7 @@ from app.api.openapi import install_openapi
 from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, transaction
+from app.core.headers import SecurityHeadersMiddleware
 from app.core.limits import BodySizeLimitMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import MetricsMiddleware, metrics_endpoint
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health_router)
     app.include_router(api_router)

@@ -57,7 +57,7 @@ from app.core import migrate
 PROJECT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 ADMIN_EMAIL = "bench-admin@minga.ec"
-ADMIN_PASSWORD = "bench-admin-password-1"  # noqa: S105 - a throwaway local database
+ADMIN_PASSWORD = "throwaway-bench-secret-1"  # noqa: S105 - a throwaway local database
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway local database
 SECRET_KEY = "bench-orders-secret-key-0123456789-abcdefghijklmnop"  # noqa: S105
 DOC_BEGIN = "<!-- bench-orders:begin -->"

@@ -34,6 +34,7 @@ def _users(db: Path) -> list[tuple[str, int, str]]:
         return conn.execute("SELECT email, is_platform_admin, password_hash FROM users").fetchall()
 
 
+@pytest.mark.slow
 def test_db_upgrade_and_admin_create(scratch: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
@@ -50,6 +51,7 @@ def test_db_upgrade_and_admin_create(scratch: Path) -> None:
     assert result.exit_code != 0
 
 
+@pytest.mark.slow
 def test_demo_migrates_a_fresh_file_and_creates_the_admin(scratch: Path) -> None:
     stale = scratch.parent / "minga-demo.db"
     stale.write_bytes(b"not a database")
@@ -60,3 +62,16 @@ def test_demo_migrates_a_fresh_file_and_creates_the_admin(scratch: Path) -> None
     assert users.pop("admin@minga.ec") == 1
     assert users  # the demo's logins, none of them a platform admin
     assert not any(users.values())
+    assert "ledger: producer shares on invoices and credit notes = payouts" in result.output
+
+    # the demo's books add up, and a cent out of place is found
+    demo_url = f"sqlite+aiosqlite:///{stale}"
+    result = runner.invoke(app, ["ledger", "check"], env={"MINGA_DATABASE_URL": demo_url})
+    assert result.exit_code == 0, result.output
+    assert "no difference" in result.output
+    with sqlite3.connect(stale) as conn:
+        conn.execute("UPDATE payouts SET amount_cents = amount_cents + 1 WHERE rowid = 1")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["ledger", "check"], env={"MINGA_DATABASE_URL": demo_url})
+    assert result.exit_code == 1, result.output
+    assert "1 ledger difference" in result.output

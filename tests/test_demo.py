@@ -22,7 +22,7 @@ def demo_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     url = f"sqlite+aiosqlite:///{tmp_path / 'minga-demo.db'}"
     monkeypatch.setenv("MINGA_DATABASE_URL", url)
     monkeypatch.setenv("MINGA_FIRST_ADMIN_EMAIL", "admin@minga.ec")
-    monkeypatch.setenv("MINGA_FIRST_ADMIN_PASSWORD", "minga-demo-admin")
+    monkeypatch.setenv("MINGA_FIRST_ADMIN_PASSWORD", "minga-demo-platform")
     monkeypatch.setenv("MINGA_MEDIA_DIR", str(tmp_path / "media-demo"))
     get_settings.cache_clear()
     migrate.upgrade(url)
@@ -38,6 +38,7 @@ def demo_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     get_settings.cache_clear()
 
 
+@pytest.mark.slow
 async def test_the_demo_runs_a_whole_cycle(demo_settings: Settings) -> None:
     result: DemoResult = await run_demo(demo_settings)
     run, world = result.run, result.world

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import User
+from app.accounts.passwords import check_password
 from app.core.ids import new_id
 from app.core.security import hash_password
 from app.core.timeutil import utcnow
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 async def ensure_platform_admin(
     session: AsyncSession, *, email: str, password: str, full_name: str = "Platform admin"
 ) -> User:
-    """Create the admin, or make an existing account a platform admin. Never resets a password.
+    """Create the admin, or make an existing account a platform admin. Never resets a password
+    (so an old deployment whose admin password predates the policy still starts).
 
     Several API workers start at once and each runs this: the insert does nothing when
     another worker got there first, so none of them fails its start-up.
@@ -30,6 +32,7 @@ async def ensure_platform_admin(
     email = email.strip().lower()
     user = await session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
+        check_password(password, email=email)
         insert = (
             postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         )

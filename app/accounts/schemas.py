@@ -9,12 +9,25 @@ from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from app.accounts import passwords
 from app.accounts.models import BuyerType, Country, OrganizationKind, Role
 from app.core.schemas import PlainText, Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+# The policy (app.accounts.passwords) is applied where a password is set, so that every
+# refusal is a 422 ``weak_password`` with its reason; the schema shows its bounds.
+Password = Annotated[
+    str,
+    StringConstraints(max_length=passwords.MAX_LENGTH),
+    Field(
+        json_schema_extra={"minLength": passwords.MIN_LENGTH},
+        description=(
+            f"At least {passwords.MIN_LENGTH} characters; not a common password, and not "
+            "containing the e-mail address (422 `weak_password` otherwise)"
+        ),
+    ),
+]
 
 
 class LoginForm(OAuth2PasswordRequestForm):

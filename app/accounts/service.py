@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.accounts import audit
+from app.accounts import audit, passwords
 from app.accounts.exceptions import (
     AlreadyInNetwork,
     AlreadyMember,
@@ -229,6 +229,8 @@ async def add_member(
     principal.require_member(organization_id, Role.admin)
     await _existing_organization(session, organization_id)
     email = str(data.email).strip().lower()
+    # before the account is looked up: the answer must not tell whether it exists
+    passwords.check_password(data.password, email=email)
     user = await session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
         user = User(

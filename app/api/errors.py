@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.logging import request_id_var
 from app.core.problems import PROBLEM_MEDIA_TYPE, InternalError, InvalidInput, Problem
@@ -36,9 +37,27 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True),
         status_code=problem.status,
-        headers=problem.headers,
+        # a 500 leaves through Starlette's outermost middleware, past SecurityHeadersMiddleware
+        headers={"X-Content-Type-Options": "nosniff", **problem.headers},
         media_type=PROBLEM_MEDIA_TYPE,
     )
+
+
+PROBED_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers to (RFC 9110 §15.5.6). Starlette names only
+    those of the first route that matched the path, and FastAPI has one route per method, so
+    each method is tried against the app's routes (through their public ``matches``)."""
+    allowed = []
+    for method in PROBED_METHODS:
+        # a copy, nested dicts too: matching writes FastAPI's bookkeeping into the scope
+        probe = {k: dict(v) if isinstance(v, dict) else v for k, v in request.scope.items()}
+        probe["method"] = method
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _http_problem(status: int, detail: Any, headers: dict[str, str] | None) -> Problem:
@@ -77,9 +96,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(
-            request, _http_problem(exc.status_code, exc.detail, dict(exc.headers or {}))
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return problem_response(request, _http_problem(exc.status_code, exc.detail, headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,14 +1,22 @@
-"""Photos of product sheets: checked by their bytes, stored under the media folder.
+"""Photos of product sheets: decoded and re-encoded on upload, stored under the media folder.
 
 Files live at ``<media_dir>/products/<product_id>/<image_id>.<ext>`` and are served through
 the API with the sheet's own visibility (a draft's photos are not public).
+
+What is stored is never the uploaded file but its pixels encoded again by Pillow: whatever
+rode along — EXIF (a phone's GPS position), text chunks, ICC blobs, bytes appended after the
+image (a PNG that is also an HTML page or a ZIP) — is dropped, and a file that does not
+decode as what its first bytes claim is refused.
 """
 
 from __future__ import annotations
 
+import io
+import warnings
 from pathlib import Path
 
 from anyio import to_thread
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -24,6 +32,9 @@ from app.core.ids import new_id
 from app.core.timeutil import utcnow
 
 MAX_IMAGES_PER_PRODUCT = 12
+# Pixels, not bytes, are what decoding costs: a few kilobytes can declare a 50 000² image.
+MAX_PIXELS = 40_000_000
+PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 
 
 def sniff(data: bytes) -> tuple[str, str] | None:
@@ -35,6 +46,42 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", "webp"
     return None
+
+
+def reencode(data: bytes, content_type: str) -> bytes:
+    """The image's pixels alone, in its own format (CPU work: run it in a worker thread)."""
+    fmt = PILLOW_FORMATS[content_type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[fmt]) as source:
+                width, height = source.size
+                if width * height > MAX_PIXELS:
+                    raise UnsupportedImage(f"Images may have at most {MAX_PIXELS} pixels")
+                source.load()
+                image = ImageOps.exif_transpose(source)  # the photo's orientation, kept
+    except UnsupportedImage:
+        raise
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as error:
+        raise UnsupportedImage(f"The file is not a readable {fmt} image") from error
+    if fmt == "JPEG" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    elif fmt == "WEBP" and image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    # Some encoders fall back on what the decoder read (the PNG one on its ICC profile): keep
+    # only what the pixels need, a palette's transparent colour.
+    image.info = {k: v for k, v in image.info.items() if k == "transparency"}
+    out = io.BytesIO()
+    options: dict[str, object] = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+    image.save(out, format=fmt, **options)
+    return out.getvalue()
 
 
 def image_path(media_dir: str, image: ProductImage) -> Path:
@@ -74,6 +121,7 @@ async def add_image(
         raise TooManyImages(f"A sheet may have at most {MAX_IMAGES_PER_PRODUCT} images")
 
     content_type, extension = kind
+    data = await to_thread.run_sync(reencode, data, content_type)
     image_id = new_id()
     image = ProductImage(
         id=image_id,

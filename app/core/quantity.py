@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 SCALE = Decimal("0.001")
 MAX_QUANTITY = Decimal("1000000")
+
+# The one spelling of a quantity as text: ASCII digits, at most one point and three places.
+# Python's Decimal (and so pydantic's) would also take " 5 ", "+5", "5e2", "1_000" and the
+# digits of any script (Arabic-Indic, full-width); a client that sends those has a bug.
+PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,3})?$"
+MAX_TEXT_LENGTH = 11
+_TEXT = re.compile(PATTERN)
 
 
 def quantize(value: Decimal | int | str) -> Decimal:
@@ -17,6 +26,17 @@ def quantize(value: Decimal | int | str) -> Decimal:
         return Decimal(value).quantize(SCALE, rounding=ROUND_HALF_UP)
     except InvalidOperation:
         raise ValueError(f"not a quantity: {value!r}") from None
+
+
+def _check_text(value: Any) -> Any:
+    """Text must be spelled as ``PATTERN`` says; numbers (JSON numbers) go on as they are."""
+    if isinstance(value, str) and not _TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "quantity_format",
+            'must be a decimal number such as "12.5": ASCII digits, at most one "." and '
+            "3 decimal places; no sign, exponent, separators or spaces",
+        )
+    return value
 
 
 def _check_scale(value: Decimal) -> Decimal:
@@ -31,7 +51,7 @@ def _input_schema(*, positive: bool) -> WithJsonSchema:
     """What clients may send, documented with its bounds in both spellings."""
     number: dict[str, object] = {"type": "number", "maximum": float(MAX_QUANTITY)}
     number["exclusiveMinimum" if positive else "minimum"] = 0
-    text = {"type": "string", "pattern": r"^\d{1,7}(\.\d{1,3})?$", "maxLength": 11}
+    text = {"type": "string", "pattern": PATTERN, "maxLength": MAX_TEXT_LENGTH}
     return WithJsonSchema({"anyOf": [number, text]}, mode="validation")
 
 
@@ -42,6 +62,7 @@ _AS_TEXT = PlainSerializer(lambda v: f"{v:.3f}", return_type=str, when_used="jso
 Quantity = Annotated[
     Decimal,
     Field(ge=0, le=MAX_QUANTITY, max_digits=10, decimal_places=3),
+    BeforeValidator(_check_text),
     AfterValidator(_check_scale),
     _AS_TEXT,
     _input_schema(positive=False),
@@ -49,6 +70,7 @@ Quantity = Annotated[
 PositiveQuantity = Annotated[
     Decimal,
     Field(gt=0, le=MAX_QUANTITY, max_digits=10, decimal_places=3),
+    BeforeValidator(_check_text),
     AfterValidator(_check_scale),
     _AS_TEXT,
     _input_schema(positive=True),

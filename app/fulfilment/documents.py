@@ -7,13 +7,13 @@ Every label carries a QR code of its lot's traceability address.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 import qrcode  # type: ignore[import-untyped]
 from reportlab.lib import colors  # type: ignore[import-untyped]
@@ -43,12 +43,6 @@ from app.fulfilment.views import items_of, lot_codes_of
 LABEL_SIZE = (100 * mm, 70 * mm)
 
 
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 async def _names(session: AsyncSession, ids: set[str]) -> dict[str, Organization]:
     return {
         o.id: o
@@ -62,9 +56,29 @@ async def _skus(session: AsyncSession, ids: set[str]) -> dict[str, BrandSku]:
     }
 
 
-async def pick_list_csv(session: AsyncSession, principal: Principal, delivery_order_id: str) -> str:
+PICK_LIST_COLUMNS = (
+    "delivery_order_id",
+    "association",
+    "sku_id",
+    "sku_name",
+    "unit",
+    "ordered_quantity",
+    "lot_code",
+    "accepted_quantity",
+    "rejected_quantity",
+    "temperature_alert",
+    "buyer",
+    "shipment_id",
+    "pick_quantity",
+)
+
+
+async def pick_list_rows(
+    session: AsyncSession, principal: Principal, delivery_order_id: str
+) -> list[list[object]]:
     """One row per lot and shipment it was packed into (a lot not yet packed has one row
-    without a buyer; a line with nothing received has one row without a lot)."""
+    without a buyer; a line with nothing received has one row without a lot); written by
+    ``app.core.csvexport`` like every export."""
     order, _ = await access.delivery_order(session, principal, delivery_order_id)
     lines = (
         await session.scalars(
@@ -94,32 +108,14 @@ async def pick_list_csv(session: AsyncSession, principal: Principal, delivery_or
     )
     skus = await _skus(session, {line.sku_id for line in lines})
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "delivery_order_id",
-            "association",
-            "sku_id",
-            "sku_name",
-            "unit",
-            "ordered_quantity",
-            "lot_code",
-            "accepted_quantity",
-            "rejected_quantity",
-            "temperature_alert",
-            "buyer",
-            "shipment_id",
-            "pick_quantity",
-        ]
-    )
+    out: list[list[object]] = []
     association = orgs[order.association_id].name
     for line in lines:
         sku = skus[line.sku_id]
         head = [order.id, association, sku.id, sku.name, sku.unit, f"{line.quantity:.3f}"]
         sku_lots = [lot for lot in lots if lot.sku_id == line.sku_id]
         if not sku_lots:
-            writer.writerow([_cell(v) for v in [*head, "", "", "", "", "", "", ""]])
+            out.append([*head, "", "", "", "", "", "", ""])
         for lot in sku_lots:
             lot_cells = [
                 lot.code,
@@ -128,11 +124,11 @@ async def pick_list_csv(session: AsyncSession, principal: Principal, delivery_or
                 "yes" if lot.temperature_alert else "no",
             ]
             if not packed[lot.id]:
-                writer.writerow([_cell(v) for v in [*head, *lot_cells, "", "", ""]])
+                out.append([*head, *lot_cells, "", "", ""])
             for piece, shipment in packed[lot.id]:
                 where = [orgs[shipment.buyer_id].name, shipment.id, f"{piece.quantity:.3f}"]
-                writer.writerow([_cell(v) for v in [*head, *lot_cells, *where]])
-    return out.getvalue()
+                out.append([*head, *lot_cells, *where])
+    return out
 
 
 @dataclass(frozen=True)
@@ -232,12 +228,12 @@ def packing_list_pdf(data: PackingData) -> bytes:
     )
     styles = getSampleStyleSheet()
     story = [
-        Paragraph(f"Lista de empaque / Packing list — {data.centre}", styles["Title"]),
+        Paragraph(f"Lista de empaque / Packing list — {_xml(data.centre)}", styles["Title"]),
         Paragraph(
             f"Cliente: <b>{_xml(data.buyer)}</b> ({_xml(data.buyer_place)})", styles["Normal"]
         ),
         Paragraph(
-            f"Entrega: {data.delivery_date.isoformat()} · Envío {data.shipment_id}",
+            f"Entrega: {data.delivery_date.isoformat()} · Envío {_xml(data.shipment_id)}",
             styles["Normal"],
         ),
         Paragraph(
@@ -285,7 +281,10 @@ def packing_list_pdf(data: PackingData) -> bytes:
 
 
 def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text for a Paragraph, which reads reportlab's mini-markup: every name, code and note
+    from the database goes through here, so ``<img src=…>`` or ``<a href=…>`` in a name is
+    drawn as written and never makes reportlab open a file or a URL."""
+    return escape(text, {'"': "&quot;"})
 
 
 def _draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath
+from app.core.csvexport import csv_response
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
 from app.core.schemas import PlainText
@@ -95,7 +96,7 @@ async def get_delivery_order(
 
 @router.get(
     "/delivery-orders/{delivery_order_id}/pick-list.csv",
-    response_class=Response,
+    response_class=StreamingResponse,
     tags=["collection centre"],
     summary="Each lot of the delivery order and the shipments it is packed into (CSV)",
     responses={200: {"content": {"text/csv": {}}, "description": "CSV"}}
@@ -104,15 +105,9 @@ async def get_delivery_order(
 )
 async def pick_list(
     session: SessionDep, principal: CurrentPrincipal, delivery_order_id: IdPath
-) -> Response:
-    body = await documents.pick_list_csv(session, principal, delivery_order_id)
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="pick-list-{delivery_order_id}.csv"'
-        },
-    )
+) -> StreamingResponse:
+    rows = await documents.pick_list_rows(session, principal, delivery_order_id)
+    return csv_response(f"pick-list-{delivery_order_id}.csv", documents.PICK_LIST_COLUMNS, rows)
 
 
 # --- shipments -----------------------------------------------------------------------------

@@ -2,9 +2,53 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.payments.models import PaymentAuthorization
+
+# What Minga reads from a Stripe event, with the bounds of the columns it lands in: Stripe's
+# ids are at most 255 characters, event types are short dotted names, and amounts fit the
+# integer columns (Stripe's own cap, eight digits for most currencies, is far below).
+MAX_STRIPE_ID = 255
+MAX_EVENT_TYPE = 100
+MAX_AMOUNT_CENTS = 2**31 - 1
+
+StripeId = Annotated[str, Field(min_length=1, max_length=MAX_STRIPE_ID, pattern=r"^[A-Za-z0-9_]+$")]
+Amount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_CENTS)]
+
+
+class StripeEventData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    object: dict[str, Any] | None = None
+
+
+class StripeEventIn(BaseModel):
+    """The envelope of a signed Stripe event (other fields are kept, not read)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: StripeId
+    type: Annotated[
+        str,
+        Field(min_length=1, max_length=MAX_EVENT_TYPE, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"),
+    ]
+    data: StripeEventData | None = None
+
+
+class StripePaymentObjectIn(BaseModel):
+    """The PaymentIntent or Charge of an event Minga applies: the fields it reads."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: StripeId | None = None
+    payment_intent: StripeId | None = None
+    amount: Amount | None = None
+    amount_received: Amount | None = None
+    amount_captured: Amount | None = None
+    amount_refunded: Amount | None = None
 
 
 class WebhookReceipt(BaseModel):

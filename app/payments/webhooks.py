@@ -1,5 +1,9 @@
 """Stripe webhooks: verify, store once per event id, then apply to the authorisation.
 
+The signature must match and be dated within Stripe's 300 s of now, either way; the event
+is then checked against the sizes of what is stored and read (ids, type, amounts): a signed
+body that no Stripe event looks like is a 400 ``invalid_webhook_payload``, never a 500.
+
 An event is first inserted into ``payment_events`` with "insert or do nothing" on
 ``(source, external_id)``; only the request that inserted it applies it, so Stripe's retries
 and concurrent deliveries change nothing twice. Statuses only move forward (``STATUS_RANK``):
@@ -12,11 +16,13 @@ inside the webhook's transaction, after the authorisation was changed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import stripe
+from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -32,7 +38,7 @@ from app.payments.models import (
     PaymentEvent,
     moves_forward,
 )
-from app.payments.schemas import WebhookReceipt
+from app.payments.schemas import StripeEventIn, StripePaymentObjectIn, WebhookReceipt
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,71 @@ def on_status_change(callback: StatusCallback) -> StatusCallback:
     return callback
 
 
+# Stripe's tolerance for the signature's timestamp, applied both ways: the SDK only refuses
+# timestamps too far in the past, so one signed for the future would stay replayable.
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def _signed_at(header: str) -> int:
+    """The ``t=`` of a ``Stripe-Signature`` header that the SDK has already verified."""
+    for item in header.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "t":
+            return int(value)
+    raise InvalidSignature()
+
+
+def verify_signature(payload: bytes, header: str | None, secret: str, *, now: float) -> None:
+    """The HMAC of ``"{t}.{payload}"`` matches, and ``t`` is within the tolerance of now."""
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, header, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
+        )
+    except stripe.SignatureVerificationError as error:
+        raise InvalidSignature() from error
+    except ValueError as error:  # not UTF-8
+        raise InvalidWebhookPayload("The body is not UTF-8 text") from error
+    assert header is not None  # the SDK refuses a missing header
+    try:
+        skew = abs(now - _signed_at(header))
+    except ValueError as error:
+        raise InvalidSignature() from error
+    if skew > SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidSignature(
+            f"The signature's timestamp is more than {SIGNATURE_TOLERANCE_SECONDS} s from now"
+        )
+
+
+def _invalid(error: ValidationError, prefix: str = "") -> InvalidWebhookPayload:
+    errors = [
+        {"field": prefix + ".".join(str(p) for p in e["loc"]), "detail": e["msg"]}
+        for e in error.errors(include_input=False, include_url=False)
+    ]
+    summary = "; ".join(f"{e['field']}: {e['detail']}" for e in errors[:5])
+    return InvalidWebhookPayload(f"The event is not one Minga can take: {summary}", errors=errors)
+
+
+def parse_event(payload: bytes) -> tuple[StripeEventIn, dict[str, Any]]:
+    """The event's envelope, checked against the sizes of what is stored, and its body."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError) as error:  # not JSON, or nested beyond reason
+        raise InvalidWebhookPayload("The body is not JSON") from error
+    if not isinstance(body, dict):
+        raise InvalidWebhookPayload("The body is not a JSON object")
+    try:
+        event = StripeEventIn.model_validate(body)
+    except ValidationError as error:
+        raise _invalid(error) from None
+    obj = event.data.object if event.data else None
+    if event.type in HANDLED and obj is not None:
+        try:
+            StripePaymentObjectIn.model_validate(obj)
+        except ValidationError as error:
+            raise _invalid(error, "data.object.") from None
+    return event, body
+
+
 async def receive_stripe_event(
     session: AsyncSession, settings: Settings, *, payload: bytes, signature: str | None
 ) -> WebhookReceipt:
@@ -63,25 +134,16 @@ async def receive_stripe_event(
     )
     if not secret:
         raise WebhooksNotConfigured()
-    try:
-        event = stripe.Webhook.construct_event(payload, signature, secret)
-    except stripe.SignatureVerificationError as error:
-        raise InvalidSignature() from error
-    except ValueError as error:  # signed, but not JSON / not an event
-        raise InvalidWebhookPayload() from error
-    body: dict[str, Any] = event.to_dict()
-    event_id, event_type = body.get("id"), body.get("type")
-    if not isinstance(event_id, str) or not isinstance(event_type, str):
-        raise InvalidWebhookPayload("The event has no id or type")
+    verify_signature(payload, signature, secret, now=utcnow().timestamp())
+    event, body = parse_event(payload)
     stored = await store_event(
-        session, source=EventSource.stripe, external_id=event_id, type=event_type, payload=body
+        session, source=EventSource.stripe, external_id=event.id, type=event.type, payload=body
     )
     if stored is None:
         return WebhookReceipt(duplicate=True)
-    data = body.get("data")
-    obj = data.get("object") if isinstance(data, Mapping) else None
-    if isinstance(obj, Mapping):
-        await apply_stripe_event(session, event_type, obj)
+    obj = event.data.object if event.data else None
+    if obj is not None:
+        await apply_stripe_event(session, event.type, obj)
     await session.execute(
         _events.update().where(_events.c.id == stored).values(processed_at=utcnow())
     )

@@ -24,7 +24,7 @@ from app.flows import settlement as settlement_flow
 from app.orders import cycles
 from app.orders.exceptions import CycleNotFound
 from app.payments.exceptions import CaptureExceedsAuthorization, PaymentProviderError
-from app.settlement import dashboard, ledger, views
+from app.settlement import dashboard, exports, ledger, views
 from app.settlement.exceptions import (
     CycleNotClosed,
     CycleNotReady,
@@ -152,33 +152,8 @@ async def export_payouts(
     session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
 ) -> StreamingResponse:
     payouts = await views.list_payouts(session, principal, cycle_id)
-    rows = [
-        [
-            p.association_id,
-            line.sku_id,
-            line.product_id,
-            line.product_version,
-            f"{line.quantity:.3f}",
-            line.producer_price_cents,
-            line.amount_cents,
-            p.currency,
-        ]
-        for p in payouts
-        for line in p.lines
-    ]
     return csv_response(
-        f"payouts-{cycle_id}.csv",
-        [
-            "association_id",
-            "sku_id",
-            "product_id",
-            "product_version",
-            "quantity",
-            "producer_price_cents",
-            "amount_cents",
-            "currency",
-        ],
-        rows,
+        f"payouts-{cycle_id}.csv", exports.PAYOUT_COLUMNS, exports.payout_rows(payouts)
     )
 
 
@@ -197,55 +172,23 @@ async def list_invoices(
     return Page(items=items, next_cursor=cursor)
 
 
-@router.get("/invoices.csv", response_class=StreamingResponse, responses=CSV | AUTH)
+@router.get(
+    "/invoices.csv",
+    response_class=StreamingResponse,
+    summary="Every invoice the list would show with these filters, as CSV (not one page)",
+    responses=CSV | AUTH,
+)
 async def export_invoices(
-    session: SessionDep,
+    sessionmaker: SessionmakerDep,
     principal: CurrentPrincipal,
-    page: PageParamsDep,
     buyer_id: IdQuery = None,
     network_id: IdQuery = None,
     cycle_id: IdQuery = None,
 ) -> StreamingResponse:
-    items, _ = await views.list_invoices(
-        session, principal, buyer_id=buyer_id, network_id=network_id, cycle_id=cycle_id, page=page
+    rows = exports.invoice_rows(
+        sessionmaker, principal, buyer_id=buyer_id, network_id=network_id, cycle_id=cycle_id
     )
-    rows = [
-        [
-            i.number,
-            i.buyer_id,
-            i.order_id,
-            i.purchase_order_number or "",
-            i.issued_at.isoformat(),
-            i.due_on.isoformat(),
-            i.payment_method,
-            i.total_cents,
-            i.currency,
-            i.price_breakdown.producer_cents,
-            i.price_breakdown.logistics_cents,
-            i.price_breakdown.network_cents,
-            i.price_breakdown.solidarity_fund_cents,
-        ]
-        for i in items
-    ]
-    return csv_response(
-        "invoices.csv",
-        [
-            "number",
-            "buyer_id",
-            "order_id",
-            "purchase_order_number",
-            "issued_at",
-            "due_on",
-            "payment_method",
-            "total_cents",
-            "currency",
-            "producer_cents",
-            "logistics_cents",
-            "network_cents",
-            "solidarity_fund_cents",
-        ],
-        rows,
-    )
+    return csv_response("invoices.csv", exports.INVOICE_COLUMNS, rows)
 
 
 @router.get(

@@ -4,7 +4,7 @@ association and the network, and CSV exports of both."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from app.settlement.schemas import (
 )
 
 _credit_lines: Any = CreditNoteLine.__table__  # type: ignore[attr-defined]
+EXPORT_BATCH = 500  # invoices read per query by the CSV export
 
 
 def _visible_invoices(principal: Principal) -> SelectOfScalar[Invoice]:
@@ -68,6 +69,34 @@ async def list_invoices(
             stmt = stmt.where(col(column) == value)
     rows, cursor = await paginate(session, stmt, key=col(Invoice.id), params=page)
     return await invoice_publics(session, rows), cursor
+
+
+async def iter_invoices(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    buyer_id: str | None,
+    network_id: str | None,
+    cycle_id: str | None,
+    batch: int = EXPORT_BATCH,
+) -> AsyncIterator[InvoicePublic]:
+    """Every invoice of the list's filters, in the list's order, read a batch at a time (a
+    constant number of queries per batch): what the CSV export streams."""
+    page = PageParams(limit=batch)
+    while True:
+        items, cursor = await list_invoices(
+            session,
+            principal,
+            buyer_id=buyer_id,
+            network_id=network_id,
+            cycle_id=cycle_id,
+            page=page,
+        )
+        for item in items:
+            yield item
+        if cursor is None:
+            return
+        page = PageParams(limit=batch, cursor=cursor)
 
 
 async def get_invoice(

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from PIL import Image
 from stdnum import ean
 
 from tests.utils import Api
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
-JPEG = b"\xff\xd8\xff\xe0" + bytes(64)
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(64)
+
+def image_bytes(fmt: str, size: tuple[int, int] = (4, 3)) -> bytes:
+    """A real, tiny image: uploads are decoded and re-encoded, so magic bytes are not enough."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (180, 140, 60)).save(out, fmt)
+    return out.getvalue()
+
+
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
+WEBP = image_bytes("WEBP")
 
 
 def gtin13(body: str = "786123456789") -> str:

@@ -11,7 +11,7 @@ from stdnum.co import nit
 from stdnum.ec import ci
 
 ADMIN_EMAIL = "root@minga.ec"
-ADMIN_PASSWORD = "root-password-123"
+ADMIN_PASSWORD = "platform-keeper-123"  # not containing "root", the e-mail's name part
 PASSWORD = "a-good-password-1"
 
 _rng = random.Random(2026)
