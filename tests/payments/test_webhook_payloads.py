@@ -127,7 +127,8 @@ async def test_a_well_formed_event_at_the_bounds_is_taken(
     [
         pytest.param(-600, 400, id="10-minutes-ago"),
         pytest.param(600, 400, id="10-minutes-ahead"),
-        pytest.param(301, 400, id="just-beyond-ahead"),
+        # 30 s beyond, not 1: on a loaded machine the request may take a second to arrive
+        pytest.param(330, 400, id="beyond-ahead"),
         pytest.param(-60, 200, id="a-minute-ago"),
         pytest.param(60, 200, id="a-minute-ahead"),
     ],
