@@ -37,7 +37,7 @@ from app.brands import pricing
 from app.brands.models import BrandSku, SkuSupplier
 from app.brands.skus import tiers_of
 from app.core.config import Settings
-from app.core.db import after_commit, create_sessionmaker, transaction
+from app.core.db import after_commit, create_sessionmaker
 from app.core.ids import new_id
 from app.core.metrics import CYCLES_CLOSED
 from app.core.money import cents_times
@@ -243,10 +243,9 @@ async def aggregate(
         async def lower_holds() -> None:
             for order_id, amount in lowered:
                 try:
-                    async with transaction(sessionmaker) as tx:
-                        await payments.change_amount(
-                            tx, settings, order_id=order_id, amount_cents=amount
-                        )
+                    await payments.change_amount(
+                        sessionmaker, settings, order_id=order_id, amount_cents=amount
+                    )
                 except Exception:
                     log.exception("lowering the hold of order %s failed", order_id)
 

@@ -12,6 +12,12 @@ open while the card provider is called.
    the stock is reserved, and the order, its lines, its authorisation and the stored answer
    are written together. If that fails (short stock, the cycle closed meanwhile), the hold
    is released at the provider.
+
+Changing an order (PATCH) goes the same way: priced in a read transaction; a raise of a
+card hold placed with no transaction open; the lines, the stock and the new amount stored
+under the order's lock, provided nothing changed meanwhile (else it starts again, a few
+times, then answers 409 ``order_changed_meanwhile``); after commit the replaced hold is
+released or the PaymentIntent lowered. Cancelling releases the hold after the commit.
 """
 
 from __future__ import annotations
@@ -29,11 +35,13 @@ from app.core.idempotency import Claim, claim, give_back, idempotent
 from app.core.timeutil import utcnow
 from app.orders import service as orders
 from app.orders.cycles import get_cycle
-from app.orders.schemas import OrderCreate, OrderPublic
+from app.orders.exceptions import OrderChangedMeanwhile
+from app.orders.schemas import OrderCreate, OrderPublic, OrderUpdate
 from app.payments import service as payments
 
 log = logging.getLogger(__name__)
 SCOPE = "orders.place"
+CHANGE_ATTEMPTS = 3
 
 
 async def place_order(
@@ -92,8 +100,10 @@ async def _place(
         currency=order.currency,
         payment_method_id=order.payment_method_id,
         buyer=buyer,
-        # a retry of this request (same key) reuses this hold at Stripe
-        idempotency_key=f"{who}:{idempotency_key}" if idempotency_key else None,
+        # a retry of this request after a crash takes its claim over (the same claim id) and
+        # so reuses this hold at Stripe; a failed attempt's claim is given back and its hold
+        # released, and the retry's new claim asks for a new hold
+        idempotency_key=f"claim:{claimed.id}" if claimed else None,
     )
 
     async def run(session: AsyncSession) -> tuple[int, OrderPublic]:
@@ -130,8 +140,44 @@ async def cancel_order(
     at the provider with no order or cycle row locked."""
     async with transaction(sessionmaker) as session:
         order = await orders.cancel_order(session, principal, order_id)
-    async with transaction(sessionmaker) as session:
-        await payments.cancel_for_order(session, settings, order_id=order.id)
+    await payments.release_for_order(sessionmaker, settings, order_id=order.id)
+    return await _public(sessionmaker, principal, order.id)
+
+
+async def change_order(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    order_id: str,
+    data: OrderUpdate,
+) -> OrderPublic:
+    """Replace the order's lines until the cut-off; the stock and the hold follow, and no
+    provider call is made while the order's or the cycle's row is locked."""
+    for _ in range(CHANGE_ATTEMPTS):
+        async with transaction(sessionmaker, write=False) as session:
+            total = await orders.price_change(session, principal, order_id, data)
+            change = await payments.plan_amount_change(session, order_id, total)
+        change = await payments.place_amount_change(settings, change)
+        try:
+            async with transaction(sessionmaker) as session:
+                await orders.change_order(
+                    session, principal, order_id, data, expected_total_cents=total
+                )
+                await payments.record_amount_change(session, change)
+        except OrderChangedMeanwhile:
+            await payments.undo_amount_change(settings, change)
+            continue
+        except BaseException:
+            await payments.undo_amount_change(settings, change)
+            raise
+        await payments.finish_amount_change(sessionmaker, settings, change)
+        return await _public(sessionmaker, principal, order_id)
+    raise OrderChangedMeanwhile(f"The order changed {CHANGE_ATTEMPTS} times while this change ran")
+
+
+async def _public(
+    sessionmaker: async_sessionmaker[AsyncSession], principal: Principal, order_id: str
+) -> OrderPublic:
     async with transaction(sessionmaker, write=False) as session:
-        stored = await orders.get_order(session, principal, order.id)
+        stored = await orders.get_order(session, principal, order_id)
         return (await orders.order_publics(session, [stored]))[0]

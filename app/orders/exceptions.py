@@ -55,6 +55,18 @@ class OrderNotChangeable(Conflict):
     title = "The order can no longer be changed"
 
 
+class OrderChangedMeanwhile(Conflict):
+    """Another change of the order (or of its payment, or of the prices its lines get) landed
+    between pricing this change and storing it; the flow retries a few times first."""
+
+    code = "order_changed_meanwhile"
+    title = "The order changed while this change was being made; read it again and retry"
+
+    def __init__(self, detail: str | None = None, **kwargs: object) -> None:
+        kwargs.setdefault("headers", {"Retry-After": "1"})
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+
+
 class InvalidCycle(InvalidInput):
     code = "invalid_cycle"
     title = "The cycle's dates or places are not valid"

@@ -1,4 +1,4 @@
-"""The port through which orders hold, change and release their buyers' money.
+"""The port through which orders hold their buyers' money and read it back.
 
 Orders come before payments in the domain order (payments build on orders), so orders do
 not import payments: they call this port, and ``app.flows.wiring`` installs the payments
@@ -26,12 +26,6 @@ class PaymentPort(Protocol):
     ) -> None:
         """Hold ``order.total_cents`` the way the order pays (402 when a card declines)."""
         ...
-
-    async def change(
-        self, session: AsyncSession, settings: Settings, *, order: Order, amount_cents: int
-    ) -> None: ...
-
-    async def cancel(self, session: AsyncSession, settings: Settings, *, order: Order) -> None: ...
 
     async def payments_of(
         self, session: AsyncSession, order_ids: Sequence[str]

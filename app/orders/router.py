@@ -230,6 +230,7 @@ ORDER_ERRORS = responses(
     exc.CycleNotOpen,
     exc.InsufficientSupply,
     exc.OrderNotChangeable,
+    exc.OrderChangedMeanwhile,
     exc.InvalidOrder,
     exc.NotPackMultiple,
     exc.PaymentDeclined,
@@ -312,13 +313,14 @@ async def order_events(
 )
 async def change_order(
     session: SessionDep,
+    sessionmaker: SessionmakerDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     order_id: IdPath,
     body: OrderUpdate,
 ) -> OrderPublic:
-    order = await service.change_order(session, principal, settings, order_id, body)
-    return await _order_public(session, order.id)
+    await session.commit()  # the flow's own transactions: none open while Stripe is called
+    return await ordering.change_order(sessionmaker, settings, principal, order_id, body)
 
 
 @router.post(

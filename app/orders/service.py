@@ -30,11 +30,12 @@ from app.core.pagination import PageParams, paginate
 from app.core.quantity import is_multiple
 from app.core.timeutil import utcnow
 from app.orders import lifecycle, stock
-from app.orders.cycles import ensure_open, locked_for_orders
+from app.orders.cycles import ensure_open, get_cycle, locked_for_orders
 from app.orders.exceptions import (
     InsufficientSupply,
     InvalidOrder,
     NotPackMultiple,
+    OrderChangedMeanwhile,
     OrderNotChangeable,
     OrderNotFound,
 )
@@ -325,31 +326,68 @@ async def _lines(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, l
     return out
 
 
-async def change_order(
-    session: AsyncSession,
-    principal: Principal,
-    settings: Settings,
-    order_id: str,
-    data: OrderUpdate,
-) -> Order:
-    """Replace the lines until the cut-off: the stock follows, the authorisation too."""
-    order, cycle = await _locked_own_order(session, principal, order_id)
+async def price_change(
+    session: AsyncSession, principal: Principal, order_id: str, data: OrderUpdate
+) -> int:
+    """Check a change of the order's lines, with no row locked, and answer its new total:
+    the amount to hold before the change is stored (app.flows.ordering)."""
+    order = await _own_order(session, principal, order_id)
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(f"The order is {order.status}")
-    now = utcnow()
-    ensure_open(cycle, now)
-    await check_lines(session, cycle, data.lines)
+    cycle = await get_cycle(session, order.cycle_id)
+    ensure_open(cycle, utcnow())
     old = (await _lines(session, [order.id]))[order.id]
+    return (await _priced_change(session, cycle, old, data)).total_cents
+
+
+@dataclass(frozen=True)
+class _PricedChange:
+    prices: dict[str, int]
+    more: dict[str, Decimal]  # per SKU, what the change adds to the order
+    less: dict[str, Decimal]  # and what it takes away
+    total_cents: int
+
+
+async def _priced_change(
+    session: AsyncSession, cycle: OrderCycle, old: Sequence[OrderLine], data: OrderUpdate
+) -> _PricedChange:
+    await check_lines(session, cycle, data.lines)
     before = {line.sku_id: line.quantity for line in old}
     after = {line.sku_id: line.quantity for line in data.lines}
     more = {s: q - before.get(s, Decimal(0)) for s, q in after.items() if q > before.get(s, 0)}
     less = {s: q - after.get(s, Decimal(0)) for s, q in before.items() if q > after.get(s, 0)}
     prices = await unit_prices(session, cycle.id, sorted(set(after)), extra=more)
-    new_total = total_cents((prices[s], q) for s, q in after.items())
-    await payment_port().change(session, settings, order=order, amount_cents=new_total)
+    return _PricedChange(prices, more, less, total_cents((prices[s], q) for s, q in after.items()))
 
-    await stock.release(session, cycle.id, less)
-    short = await stock.reserve(session, cycle.id, more)
+
+async def change_order(
+    session: AsyncSession,
+    principal: Principal,
+    order_id: str,
+    data: OrderUpdate,
+    *,
+    expected_total_cents: int,
+) -> Order:
+    """Replace the lines until the cut-off, under the order's lock: the stock follows.
+
+    The caller priced the change first (``price_change``) and had the payment changed to
+    ``expected_total_cents`` with no lock held; if the total comes out otherwise now (another
+    change landed, or other orders moved the price tier), 409 ``order_changed_meanwhile``
+    and nothing is stored."""
+    order, cycle = await _locked_own_order(session, principal, order_id)
+    if order.status != OrderStatus.placed:
+        raise OrderNotChangeable(f"The order is {order.status}")
+    now = utcnow()
+    ensure_open(cycle, now)
+    old = (await _lines(session, [order.id]))[order.id]
+    change = await _priced_change(session, cycle, old, data)
+    if change.total_cents != expected_total_cents:
+        raise OrderChangedMeanwhile(
+            f"The new total is {change.total_cents} cents now, not {expected_total_cents}"
+        )
+
+    await stock.release(session, cycle.id, change.less)
+    short = await stock.reserve(session, cycle.id, change.more)
     if short:
         raise _shortage_problem(data.lines, short)
     await lifecycle.replace_lines(
@@ -362,11 +400,11 @@ async def change_order(
                 sku_id=line.sku_id,
                 quantity=line.quantity,
                 preferred_association_id=line.preferred_association_id,
-                unit_price_cents=prices[line.sku_id],
+                unit_price_cents=change.prices[line.sku_id],
             )
             for line in data.lines
         ],
-        total_cents=new_total,
+        total_cents=change.total_cents,
         purchase_order_number=data.purchase_order_number,
         actor=principal,
         now=now,

@@ -27,22 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class OrderPayments:
-    """Orders' payment port: holds at placement, changes, releases, and what is held."""
+    """Orders' payment port: holds at placement (standing orders), and what is held."""
 
     async def authorize(
         self, session: AsyncSession, settings: Settings, *, order: Order, buyer: Organization
     ) -> None:
         await _authorize(session, settings, order=order, buyer=buyer)
-
-    async def change(
-        self, session: AsyncSession, settings: Settings, *, order: Order, amount_cents: int
-    ) -> None:
-        await payments.change_amount(
-            session, settings, order_id=order.id, amount_cents=amount_cents
-        )
-
-    async def cancel(self, session: AsyncSession, settings: Settings, *, order: Order) -> None:
-        await payments.cancel_for_order(session, settings, order_id=order.id)
 
     async def payments_of(
         self, session: AsyncSession, order_ids: Sequence[str]

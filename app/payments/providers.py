@@ -63,6 +63,13 @@ class PaymentProvider(Protocol):
         """Hold ``amount_cents`` instead; answer the reference now holding it (may be new)."""
         ...
 
+    async def replace_hold(
+        self, authorization_ref: str | None, amount_cents: int, *, idempotency_key: str
+    ) -> str | None:
+        """Hold ``amount_cents`` anew beside the current hold (left as it is); answer the
+        reference of the new one."""
+        ...
+
     async def cancel(self, authorization_ref: str | None, *, idempotency_key: str) -> None: ...
 
     async def capture(
@@ -80,6 +87,11 @@ class _NothingToMove:
     method: PaymentMethod
 
     async def update_amount(
+        self, authorization_ref: str | None, amount_cents: int, *, idempotency_key: str
+    ) -> str | None:
+        return authorization_ref
+
+    async def replace_hold(
         self, authorization_ref: str | None, amount_cents: int, *, idempotency_key: str
     ) -> str | None:
         return authorization_ref

@@ -13,15 +13,21 @@ changed. Callers should likewise not hold locks they can avoid across these call
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from app.accounts import audit
 from app.accounts.models import Organization
 from app.core.config import Settings
+from app.core.db import transaction
+from app.core.ids import new_id
 from app.core.timeutil import utcnow
+from app.orders.exceptions import OrderChangedMeanwhile
 from app.orders.models import PaymentMethod
 from app.payments.exceptions import (
     CaptureExceedsAuthorization,
@@ -31,6 +37,7 @@ from app.payments.exceptions import (
 from app.payments.models import AuthorizationStatus, PaymentAuthorization, moves_forward
 from app.payments.providers import Authorization, provider_for
 
+log = logging.getLogger(__name__)
 Status = AuthorizationStatus
 OBJECT_TYPE = "payment_authorization"
 STRIPE_KEY_MAX = 255
@@ -201,51 +208,180 @@ async def authorize_order(
     return await record_hold(session, order_id=order_id, buyer=buyer, held=held, existing=existing)
 
 
-async def change_amount(
-    session: AsyncSession, settings: Settings, *, order_id: str, amount_cents: int
-) -> PaymentAuthorization:
-    """Hold ``amount_cents`` instead of the current amount, before the cut-off.
+class AmountStep(StrEnum):
+    unchanged = "unchanged"  # the amount does not change
+    store = "store"  # invoice and cash: only the stored amount changes
+    decrease = "decrease"  # card: the PaymentIntent is lowered once the change is stored
+    increase = "increase"  # card: a new hold is placed first, the old released once stored
+    release = "release"  # an amount of 0: the hold is released
 
-    Card: a lower amount updates the PaymentIntent; a higher one places a new hold and
-    releases the old (402 ``payment_declined`` when the card refuses the raise, and the old
-    hold stays). An amount of 0 cancels. Invoice and cash: only the stored amount changes.
-    """
+
+@dataclass(frozen=True)
+class AmountChange:
+    """A change of an order's held amount, in three steps so that the provider is never
+    called while a transaction holds locks: ``place_amount_change`` (no transaction: a
+    raise places its new hold), ``record_amount_change`` (in the transaction that stores the
+    order's change, row locked), ``finish_amount_change`` (after commit: the old hold is
+    released, or the PaymentIntent lowered). ``undo_amount_change`` releases a new hold
+    whose transaction did not commit."""
+
+    order_id: str
+    provider: str
+    status: Status
+    ref: str | None  # the reference holding the money when the change was planned
+    before_cents: int
+    after_cents: int
+    replacement: str | None = None  # the new hold of a raise, once placed
+
+    @property
+    def step(self) -> AmountStep:
+        if self.after_cents == self.before_cents:
+            return AmountStep.unchanged
+        if self.after_cents == 0:
+            return AmountStep.release
+        if self.status == Status.not_required:
+            return AmountStep.store
+        return AmountStep.increase if self.after_cents > self.before_cents else AmountStep.decrease
+
+
+async def plan_amount_change(
+    session: AsyncSession, order_id: str, amount_cents: int
+) -> AmountChange:
+    """How the order's authorisation goes to ``amount_cents`` (read only). 409
+    ``payment_not_changeable`` for a hold that can no longer change (captured, cancelled)."""
     if amount_cents < 0:
         raise ValueError("amount_cents must not be negative")
     row = await _require(session, order_id)
-    if amount_cents == row.amount_cents:
-        return row
-    if amount_cents == 0:
-        return await _cancel(session, settings, row)
-    before = _snapshot(row)
-    if row.status == Status.not_required:
-        row.amount_cents = amount_cents
-        return await _save(session, row, "amount_changed", before)
-    if row.status != Status.authorized:
-        raise PaymentNotChangeable(f"The payment is {row.status}; its amount cannot change")
-    provider = provider_for(row.provider, settings)
-    ref = await provider.update_amount(
-        row.external_ref,
-        amount_cents,
-        idempotency_key=_key(order_id, row.external_ref, "amount", amount_cents),
+    change = AmountChange(
+        order_id, row.provider, Status(row.status), row.external_ref, row.amount_cents, amount_cents
     )
-    row = await _locked(session, row)
-    row.external_ref = ref
-    row.amount_cents = amount_cents
+    if (
+        change.step in (AmountStep.increase, AmountStep.decrease)
+        and row.status != Status.authorized
+    ):
+        raise PaymentNotChangeable(f"The payment is {row.status}; its amount cannot change")
+    if change.step == AmountStep.release and row.status in TAKEN:
+        raise PaymentNotChangeable("The payment was captured; refund it instead of cancelling")
+    return change
+
+
+async def place_amount_change(settings: Settings, change: AmountChange) -> AmountChange:
+    """Call no transaction open: a raise places its new hold beside the old one (402
+    ``payment_declined`` when the card refuses it: nothing changed, the old hold stays)."""
+    if change.step != AmountStep.increase:
+        return change
+    provider = provider_for(change.provider, settings)
+    replacement = await provider.replace_hold(
+        change.ref,
+        change.after_cents,
+        # this attempt's own: a hold released after a failed attempt is never replayed
+        idempotency_key=_key(change.order_id, change.ref, "raise", change.after_cents, new_id()),
+    )
+    return replace(change, replacement=replacement)
+
+
+async def record_amount_change(session: AsyncSession, change: AmountChange) -> PaymentAuthorization:
+    """Store the change, in the transaction of the order's change. 409
+    ``order_changed_meanwhile`` when the authorisation is not as the change was planned from
+    (a concurrent change of the same order landed first)."""
+    row = await _locked(session, await _require(session, change.order_id))
+    if (row.status, row.external_ref, row.amount_cents) != (
+        change.status,
+        change.ref,
+        change.before_cents,
+    ):
+        raise OrderChangedMeanwhile("The order's payment changed meanwhile")
+    if change.step in (AmountStep.unchanged, AmountStep.release):
+        return row  # a release is stored by finish_amount_change, once the provider let go
+    before = _snapshot(row)
+    if change.step == AmountStep.increase:
+        row.external_ref = change.replacement
+    row.amount_cents = change.after_cents
     return await _save(session, row, "amount_changed", before)
 
 
-async def cancel_for_order(
-    session: AsyncSession, settings: Settings, *, order_id: str
-) -> PaymentAuthorization | None:
-    """Release the hold of a cancelled order; ``None`` when the order had none.
+async def finish_amount_change(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, change: AmountChange
+) -> None:
+    """After the change committed: release the hold a raise replaced, lower the
+    PaymentIntent, or release the hold of an amount of 0. A provider failure here is logged
+    and left to reconciliation (``minga payments reconcile`` releases holds of no order and
+    reports amounts that differ): the order's change stands."""
+    step = change.step
+    try:
+        if step == AmountStep.increase and change.ref:
+            await provider_for(change.provider, settings).cancel(
+                change.ref, idempotency_key=_key(change.order_id, change.ref, "replaced")
+            )
+        elif step == AmountStep.decrease:
+            await provider_for(change.provider, settings).update_amount(
+                change.ref,
+                change.after_cents,
+                idempotency_key=_key(change.order_id, change.ref, "amount", change.after_cents),
+            )
+        elif step == AmountStep.release:
+            await release_for_order(sessionmaker, settings, order_id=change.order_id)
+    except Exception:
+        log.exception("finishing the payment change of order %s (%s)", change.order_id, step)
 
-    409 ``payment_not_changeable`` once money was captured: that calls for a refund.
-    """
-    row = await current_authorization(session, order_id)
-    if row is None:
-        return None
-    return await _cancel(session, settings, row)
+
+async def undo_amount_change(settings: Settings, change: AmountChange) -> None:
+    """The change did not commit: release the new hold it placed, if any."""
+    if not change.replacement:
+        return
+    try:
+        await provider_for(change.provider, settings).cancel(
+            change.replacement, idempotency_key=_key(change.order_id, change.replacement, "undo")
+        )
+    except Exception:
+        log.exception("releasing hold %s of a change that did not land", change.replacement)
+
+
+async def change_amount(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    order_id: str,
+    amount_cents: int,
+) -> PaymentAuthorization:
+    """Hold ``amount_cents`` instead of the current amount, on its own (the close lowering
+    the holds of cut orders): plan, place, record and finish, no lock held across the
+    provider's calls. Card: a lower amount updates the PaymentIntent; a higher one places a
+    new hold and releases the old (402 ``payment_declined`` when the card refuses the raise,
+    and the old hold stays); 0 releases it. Invoice and cash: only the stored amount
+    changes."""
+    async with transaction(sessionmaker, write=False) as session:
+        change = await plan_amount_change(session, order_id, amount_cents)
+    change = await place_amount_change(settings, change)
+    try:
+        async with transaction(sessionmaker) as session:
+            await record_amount_change(session, change)
+    except BaseException:
+        await undo_amount_change(settings, change)
+        raise
+    await finish_amount_change(sessionmaker, settings, change)
+    async with transaction(sessionmaker, write=False) as session:
+        return await _require(session, order_id)
+
+
+async def release_for_order(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, *, order_id: str
+) -> PaymentAuthorization | None:
+    """Release the hold of a cancelled order, the provider called with no transaction
+    open; ``None`` when the order had none. 409 ``payment_not_changeable`` once money was
+    captured: that calls for a refund."""
+    async with transaction(sessionmaker, write=False) as session:
+        row = await current_authorization(session, order_id)
+    if row is None or row.status == Status.cancelled:
+        return row
+    if row.status in TAKEN:
+        raise PaymentNotChangeable("The payment was captured; refund it instead of cancelling")
+    if row.status in (Status.authorized, Status.pending) and row.external_ref:
+        await provider_for(row.provider, settings).cancel(
+            row.external_ref, idempotency_key=_key(row.order_id, row.external_ref, "cancel")
+        )
+    async with transaction(sessionmaker) as session:
+        return await _mark_cancelled(session, await _require(session, order_id))
 
 
 async def _cancel(
@@ -255,13 +391,22 @@ async def _cancel(
         return row
     if row.status in TAKEN:
         raise PaymentNotChangeable("The payment was captured; refund it instead of cancelling")
-    before = _snapshot(row)
     if row.status in (Status.authorized, Status.pending) and row.external_ref:
         provider = provider_for(row.provider, settings)
         await provider.cancel(
             row.external_ref, idempotency_key=_key(row.order_id, row.external_ref, "cancel")
         )
-        row = await _locked(session, row)
+    return await _mark_cancelled(session, row)
+
+
+async def _mark_cancelled(session: AsyncSession, row: PaymentAuthorization) -> PaymentAuthorization:
+    """Record a hold the provider released (or that there was nothing to release)."""
+    row = await _locked(session, row)
+    before = _snapshot(row)
+    if row.status == Status.cancelled:
+        return row
+    if row.status in TAKEN:  # captured by a settlement meanwhile: that calls for a refund
+        raise PaymentNotChangeable("The payment was captured; refund it instead of cancelling")
     if moves_forward(row.status, Status.cancelled):
         row.status = Status.cancelled
     return await _save(session, row, "cancelled", before)

@@ -148,13 +148,10 @@ class StripeProvider:
     async def update_amount(
         self, authorization_ref: str | None, amount_cents: int, *, idempotency_key: str
     ) -> str | None:
+        """Hold ``amount_cents`` instead: a lower amount updates the PaymentIntent, a higher
+        one places a replacement and releases the old hold."""
         ref = self._require_ref(authorization_ref)
-        intent = await _call(self.client.v1.payment_intents.retrieve_async(ref))
-        fields = _plain(intent)
-        if fields.get("status") != HELD:
-            raise PaymentNotChangeable(
-                f"The card payment is {fields.get('status')}; its amount can no longer change"
-            )
+        fields = await self._held(ref)
         current = int(fields["amount"])
         if amount_cents == current:
             return ref
@@ -165,6 +162,17 @@ class StripeProvider:
                 )
             )
             return ref
+        replacement = await self.replace_hold(ref, amount_cents, idempotency_key=idempotency_key)
+        await self._release(ref, idempotency_key=f"{idempotency_key}:release")
+        return replacement
+
+    async def replace_hold(
+        self, authorization_ref: str | None, amount_cents: int, *, idempotency_key: str
+    ) -> str | None:
+        """Place a hold of ``amount_cents`` on the card of the held PaymentIntent, leaving
+        the old hold as it is: the caller records the new one, then releases the old."""
+        ref = self._require_ref(authorization_ref)
+        fields = await self._held(ref)
         replacement = await self._hold(
             amount_cents=amount_cents,
             currency=str(fields["currency"]),
@@ -173,8 +181,16 @@ class StripeProvider:
             idempotency_key=idempotency_key,
             metadata={str(k): str(v) for k, v in (fields.get("metadata") or {}).items()},
         )
-        await self._release(ref, idempotency_key=f"{idempotency_key}:release")
         return replacement.id
+
+    async def _held(self, ref: str) -> dict[str, Any]:
+        intent = await _call(self.client.v1.payment_intents.retrieve_async(ref))
+        fields = _plain(intent)
+        if fields.get("status") != HELD:
+            raise PaymentNotChangeable(
+                f"The card payment is {fields.get('status')}; its amount can no longer change"
+            )
+        return fields
 
     async def cancel(self, authorization_ref: str | None, *, idempotency_key: str) -> None:
         ref = self._require_ref(authorization_ref)

@@ -8,23 +8,13 @@ import stripe
 from tests.brands.conftest import net  # noqa: F401 - fixtures these tests build on
 from tests.orders.conftest import Market, market  # noqa: F401
 from tests.payments.conftest import localstripe, sdk, stripe_settings  # noqa: F401
-from tests.payments.helpers import DECLINED_CARD, card
+from tests.payments.helpers import DECLINED_CARD, card, intent_of_order
 from tests.utils import assert_problem
 
 # stripe's httpx client sends its body as data=<str>; httpx warns, the request is right
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Use 'content=<...>' to upload raw bytes/text content.:DeprecationWarning"
 )
-
-
-async def _intent(sdk: stripe.StripeClient, order_id: str) -> stripe.PaymentIntent:  # noqa: F811
-    listed = await sdk.v1.payment_intents.list_async({"limit": 100})
-    [intent] = [
-        pi
-        for pi in listed.data
-        if pi.metadata and pi.metadata.to_dict().get("order_id") == order_id
-    ]
-    return intent
 
 
 async def test_a_card_order_is_held_and_released_on_cancel(
@@ -41,7 +31,7 @@ async def test_a_card_order_is_held_and_released_on_cancel(
         "amount_cents": 4800,
         "due_in_days": None,
     }
-    intent = await _intent(sdk, order["id"])
+    intent = await intent_of_order(sdk, order["id"])
     assert int(intent.amount) == order["total_cents"] == 4800
     assert intent.status == "requires_capture"
     assert intent.capture_method == "manual"
@@ -49,7 +39,7 @@ async def test_a_card_order_is_held_and_released_on_cancel(
     r = await market.client.post(f"/api/v1/orders/{order['id']}/cancel", headers=market.buyer_staff)
     assert r.status_code == 200
     assert r.json()["payment"]["status"] == "cancelled"
-    assert (await _intent(sdk, order["id"])).status == "canceled"
+    assert (await intent_of_order(sdk, order["id"])).status == "canceled"
 
 
 async def test_a_declined_card_is_402_and_reserves_nothing(
@@ -99,4 +89,4 @@ async def test_closing_lowers_holds_above_the_final_amount(
     ).json()
     assert order["final_total_cents"] == 3600
     assert order["payment"]["amount_cents"] == 3600
-    assert int((await _intent(sdk, early["id"])).amount) == 3600
+    assert int((await intent_of_order(sdk, early["id"])).amount) == 3600

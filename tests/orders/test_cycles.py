@@ -48,7 +48,8 @@ async def test_cycle_validation(market: Market) -> None:
         "collection_centre_id": market.buyer["id"],
         "opens_at": (now + timedelta(hours=2)).isoformat(),
         "closes_at": (now + timedelta(hours=1)).isoformat(),
-        "delivery_date": (now - timedelta(days=1)).date().isoformat(),
+        # two days back: one day back is still today in Guayaquil between 00:00 and 05:00 UTC
+        "delivery_date": (now - timedelta(days=2)).date().isoformat(),
     }
     r = await market.client.post("/api/v1/cycles", json=body, headers=market.net.admin)
     problem = assert_problem(r, 422, "invalid_cycle")

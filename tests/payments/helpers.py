@@ -83,3 +83,19 @@ async def post_event(
     headers = {"Content-Type": "application/json"}
     headers["Stripe-Signature"] = sign(body) if signature is None else signature
     return await client.post(WEBHOOK_URL, content=body, headers=headers)
+
+
+async def intents_of_order(sdk: stripe.StripeClient, order_id: str) -> list[stripe.PaymentIntent]:
+    """The PaymentIntents whose metadata names the order (a raised hold has two)."""
+    listed = await sdk.v1.payment_intents.list_async({"limit": 100})
+    return [
+        pi
+        for pi in listed.data
+        if pi.metadata and pi.metadata.to_dict().get("order_id") == order_id
+    ]
+
+
+async def intent_of_order(sdk: stripe.StripeClient, order_id: str) -> stripe.PaymentIntent:
+    """The order's one PaymentIntent."""
+    [intent] = await intents_of_order(sdk, order_id)
+    return intent

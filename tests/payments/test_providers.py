@@ -106,11 +106,10 @@ async def test_invoice_order_lifecycle_is_stored_and_idempotent(
         assert rows[0].due_in_days == 45
         assert rows[0].buyer_id == buyer.id
 
-    async with db.session() as session:
-        changed = await service.change_amount(
-            session, settings, order_id="order-inv-1", amount_cents=8_000
-        )
-        assert changed.amount_cents == 8_000
+    changed = await service.change_amount(
+        app.state.sessionmaker, settings, order_id="order-inv-1", amount_cents=8_000
+    )
+    assert changed.amount_cents == 8_000
     async with db.session() as session:
         final = await service.capture_for_order(session, settings, "order-inv-1", 7_500)
         assert (final.status, final.amount_cents, final.captured_cents) == (
@@ -147,9 +146,12 @@ async def test_cancelling_a_cash_order_needs_no_provider(
             buyer=buyer,
         )
     for _ in range(2):
-        async with db.session() as session:
-            row = await service.cancel_for_order(session, settings, order_id="order-cod-1")
-            assert row is not None
-            assert row.status == AuthorizationStatus.cancelled
-    async with db.session() as session:
-        assert await service.cancel_for_order(session, settings, order_id="no-such") is None
+        row = await service.release_for_order(
+            app.state.sessionmaker, settings, order_id="order-cod-1"
+        )
+        assert row is not None
+        assert row.status == AuthorizationStatus.cancelled
+    assert (
+        await service.release_for_order(app.state.sessionmaker, settings, order_id="no-such")
+        is None
+    )

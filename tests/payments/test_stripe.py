@@ -124,12 +124,11 @@ async def test_cancel_releases_the_hold_once(
 ) -> None:
     row = await _authorize(app, db, buyer, "order-cancel", await card(sdk))
     for _ in range(2):
-        async with db.session() as session:
-            cancelled = await service.cancel_for_order(
-                session, app.state.settings, order_id="order-cancel"
-            )
-            assert cancelled is not None
-            assert cancelled.status == Status.cancelled
+        cancelled = await service.release_for_order(
+            app.state.sessionmaker, app.state.settings, order_id="order-cancel"
+        )
+        assert cancelled is not None
+        assert cancelled.status == Status.cancelled
     assert (await _intent(sdk, row.external_ref))["status"] == "canceled"
     async with db.session() as session:
         with pytest.raises(PaymentNotChangeable):
@@ -187,10 +186,9 @@ async def test_lowering_the_amount_updates_the_intent(
     app: FastAPI, db: Db, buyer: Organization, sdk: stripe.StripeClient
 ) -> None:
     row = await _authorize(app, db, buyer, "order-lower", await card(sdk))
-    async with db.session() as session:
-        lowered = await service.change_amount(
-            session, app.state.settings, order_id="order-lower", amount_cents=6_000
-        )
+    lowered = await service.change_amount(
+        app.state.sessionmaker, app.state.settings, order_id="order-lower", amount_cents=6_000
+    )
     assert lowered.external_ref == row.external_ref
     assert lowered.amount_cents == 6_000
     intent = await _intent(sdk, row.external_ref)
@@ -202,10 +200,9 @@ async def test_raising_the_amount_holds_anew_and_releases_the_old_hold(
     app: FastAPI, db: Db, buyer: Organization, sdk: stripe.StripeClient
 ) -> None:
     row = await _authorize(app, db, buyer, "order-raise", await card(sdk))
-    async with db.session() as session:
-        raised = await service.change_amount(
-            session, app.state.settings, order_id="order-raise", amount_cents=12_500
-        )
+    raised = await service.change_amount(
+        app.state.sessionmaker, app.state.settings, order_id="order-raise", amount_cents=12_500
+    )
     assert raised.id == row.id
     assert raised.external_ref != row.external_ref
     assert raised.amount_cents == 12_500
@@ -224,11 +221,13 @@ async def test_a_declined_raise_keeps_the_old_hold(
     declining = await card(sdk, DECLINED_CARD)
     assert row.external_ref
     await sdk.v1.payment_intents.update_async(row.external_ref, {"payment_method": declining})
-    async with db.session() as session:
-        with pytest.raises(PaymentDeclined):
-            await service.change_amount(
-                session, app.state.settings, order_id="order-raise-declined", amount_cents=20_000
-            )
+    with pytest.raises(PaymentDeclined):
+        await service.change_amount(
+            app.state.sessionmaker,
+            app.state.settings,
+            order_id="order-raise-declined",
+            amount_cents=20_000,
+        )
     async with db.session() as session:
         kept = await service.current_authorization(session, "order-raise-declined")
         assert kept is not None

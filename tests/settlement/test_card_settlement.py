@@ -14,21 +14,11 @@ from tests.fulfilment.conftest import floor  # noqa: F401
 from tests.fulfilment.helpers import Floor
 from tests.orders.conftest import market  # noqa: F401
 from tests.payments.conftest import localstripe, sdk, stripe_settings  # noqa: F401
-from tests.payments.helpers import card
+from tests.payments.helpers import card, intent_of_order
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Use 'content=<...>' to upload raw bytes/text content.:DeprecationWarning"
 )
-
-
-async def _intent(sdk: stripe.StripeClient, order_id: str) -> stripe.PaymentIntent:  # noqa: F811
-    listed = await sdk.v1.payment_intents.list_async({"limit": 100})
-    [intent] = [
-        pi
-        for pi in listed.data
-        if pi.metadata and pi.metadata.to_dict().get("order_id") == order_id
-    ]
-    return intent
 
 
 async def test_capture_at_the_final_amount_and_refund_the_excess(
@@ -78,7 +68,7 @@ async def test_capture_at_the_final_amount_and_refund_the_excess(
     ).json()["items"]
     totals = {i["order_id"]: i["total_cents"] for i in invoices}
     for order in (paid_by_card, early_capture):
-        intent = await _intent(sdk, order["id"])
+        intent = await intent_of_order(sdk, order["id"])
         assert intent.status == "succeeded"
         # localstripe cannot filter charges by intent: filter here
         charges = await sdk.v1.charges.list_async({"limit": 100})
@@ -116,7 +106,7 @@ async def test_a_credit_note_on_a_card_order_is_refunded_at_the_provider(
     assert r.status_code == 201, r.text
     note = r.json()
     assert (note["total_cents"], note["refund_status"]) == (2 * 400, "refunded")
-    intent = await _intent(sdk, order["id"])
+    intent = await intent_of_order(sdk, order["id"])
     charges = await sdk.v1.charges.list_async({"limit": 100})
     [charge] = [c for c in charges.data if c.payment_intent == intent.id]
     assert int(charge.amount) - int(charge.amount_refunded) == 8 * 400

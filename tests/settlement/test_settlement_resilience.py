@@ -20,21 +20,11 @@ from tests.fulfilment.conftest import floor  # noqa: F401
 from tests.fulfilment.helpers import Floor
 from tests.orders.conftest import market  # noqa: F401
 from tests.payments.conftest import localstripe, sdk, stripe_settings  # noqa: F401
-from tests.payments.helpers import card, event, post_event
+from tests.payments.helpers import card, event, intent_of_order, post_event
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Use 'content=<...>' to upload raw bytes/text content.:DeprecationWarning"
 )
-
-
-async def _intent(sdk: stripe.StripeClient, order_id: str) -> stripe.PaymentIntent:  # noqa: F811
-    listed = await sdk.v1.payment_intents.list_async({"limit": 100})
-    [intent] = [
-        pi
-        for pi in listed.data
-        if pi.metadata and pi.metadata.to_dict().get("order_id") == order_id
-    ]
-    return intent
 
 
 async def _card_orders(floor: Floor, sdk: stripe.StripeClient, *quantities: str) -> list[Any]:  # noqa: F811
@@ -62,7 +52,7 @@ async def test_a_cancelled_hold_does_not_stop_the_cycle_from_settling(
     kept, dropped = await _card_orders(floor, sdk, "6", "4")
     await floor.through_delivery()
     # Stripe cancels a hold left seven days by itself, and says so
-    intent = await _intent(sdk, dropped["id"])
+    intent = await intent_of_order(sdk, dropped["id"])
     await sdk.v1.payment_intents.cancel_async(intent.id)
     body = event("payment_intent.canceled", {**intent.to_dict(), "status": "canceled"})
     assert (await post_event(m.client, body)).status_code == 200
@@ -75,7 +65,7 @@ async def test_a_cancelled_hold_does_not_stop_the_cycle_from_settling(
     assert result["payment_needed"][0]["reason"]
     assert result["captured_cents"] == 6 * 400
     assert result["ledger"]["differences"] == []
-    assert (await _intent(sdk, kept["id"])).status == "succeeded"
+    assert (await intent_of_order(sdk, kept["id"])).status == "succeeded"
     invoices = {
         i["order_id"]: i
         for i in (
@@ -129,7 +119,7 @@ async def test_a_settlement_stopped_half_way_is_finished_by_the_next_start(
     )
     charges = (await sdk.v1.charges.list_async({"limit": 100})).data
     for order, quantity in ((first, 6), (second, 4)):
-        intent = await _intent(sdk, order["id"])
+        intent = await intent_of_order(sdk, order["id"])
         assert intent.status == "succeeded"
         mine = [c for c in charges if c.payment_intent == intent.id]
         assert len(mine) == 1  # captured once
