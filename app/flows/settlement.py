@@ -104,8 +104,7 @@ async def capture_cards(
         due = await service.card_amounts(session, cycle_id)
     for order_id, amount in due:
         try:
-            async with transaction(sessionmaker) as session:
-                await payments.capture_for_order(session, settings, order_id, amount)
+            await payments.capture_for_order(sessionmaker, settings, order_id, amount)
         except (
             PaymentNotChangeable,
             PaymentDeclined,
@@ -160,12 +159,15 @@ async def refund_credit_notes(
 ) -> None:
     """Refund a card order down to its invoice less its credit notes (idempotent: the
     provider is asked for what is missing, so running it again refunds nothing more)."""
-    async with transaction(sessionmaker) as session:
+    async with transaction(sessionmaker, write=False) as session:
         invoice = await session.scalar(select(Invoice).where(Invoice.order_id == order_id))
         if invoice is None:
             return
         credited = await credit_notes.credited_of_order(session, order_id)
-        await payments.capture_for_order(
-            session, settings, order_id, max(0, invoice.total_cents - credited)
-        )
+    # the provider is called with no transaction open; a crash before the notes are marked
+    # leaves them pending, and the next run refunds nothing more, then marks them
+    await payments.capture_for_order(
+        sessionmaker, settings, order_id, max(0, invoice.total_cents - credited)
+    )
+    async with transaction(sessionmaker) as session:
         await credit_notes.mark_refunded(session, order_id)

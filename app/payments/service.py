@@ -1,13 +1,18 @@
 """What the orders domain asks of payments: authorise, change, cancel, capture.
 
-The functions run inside the caller's transaction and only ``flush()``. Each one is idempotent:
-it reads the stored authorisation first and does only what is still missing, and every
-provider call carries an idempotency key derived from the order, the PaymentIntent and the
-step, so a retry after a lost answer or a rolled-back transaction never moves money twice.
+Each step is idempotent: it reads the stored authorisation first and does only what is
+still missing, and every provider call carries an idempotency key derived from the order,
+the PaymentIntent and the step, so a retry after a lost answer or a rolled-back
+transaction never moves money twice.
 
-The provider is called before the row is locked: the row is then re-read ``FOR UPDATE`` and
-changed. Callers should likewise not hold locks they can avoid across these calls
-(CONVENTIONS 12): reserve stock, commit, pay, then finalise.
+No provider call is made while a transaction is open (CONVENTIONS 12; on SQLite a write
+transaction holds the database's write lock): the steps that call the provider take a
+sessionmaker, read the row in a transaction of their own, call the provider with none
+open, then change the row under its lock (``change_amount``, ``release_for_order``,
+``capture_for_order``). A change stored with the order's lines is split in three
+(``AmountChange``); ``hold`` and ``record_hold`` likewise let placement hold first and
+store in its own transaction. ``authorize_order`` alone calls the provider inside the
+caller's transaction: standing orders, placed while a cycle opens.
 """
 
 from __future__ import annotations
@@ -384,21 +389,6 @@ async def release_for_order(
         return await _mark_cancelled(session, await _require(session, order_id))
 
 
-async def _cancel(
-    session: AsyncSession, settings: Settings, row: PaymentAuthorization
-) -> PaymentAuthorization:
-    if row.status == Status.cancelled:
-        return row
-    if row.status in TAKEN:
-        raise PaymentNotChangeable("The payment was captured; refund it instead of cancelling")
-    if row.status in (Status.authorized, Status.pending) and row.external_ref:
-        provider = provider_for(row.provider, settings)
-        await provider.cancel(
-            row.external_ref, idempotency_key=_key(row.order_id, row.external_ref, "cancel")
-        )
-    return await _mark_cancelled(session, row)
-
-
 async def _mark_cancelled(session: AsyncSession, row: PaymentAuthorization) -> PaymentAuthorization:
     """Record a hold the provider released (or that there was nothing to release)."""
     row = await _locked(session, row)
@@ -413,9 +403,13 @@ async def _mark_cancelled(session: AsyncSession, row: PaymentAuthorization) -> P
 
 
 async def capture_for_order(
-    session: AsyncSession, settings: Settings, order_id: str, final_amount_cents: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    order_id: str,
+    final_amount_cents: int,
 ) -> PaymentAuthorization:
-    """Take the final amount: capture it, or refund what was taken above it.
+    """Take the final amount: capture it, or refund what was taken above it. The row is
+    read, the provider called with no transaction open, then the row changed under its lock.
 
     Card: an authorised hold is captured at ``final_amount_cents`` (0 releases it); when more
     was captured before, the excess is refunded. 409 ``capture_exceeds_authorization`` when the
@@ -424,47 +418,67 @@ async def capture_for_order(
     """
     if final_amount_cents < 0:
         raise ValueError("final_amount_cents must not be negative")
-    row = await _require(session, order_id)
-    before = _snapshot(row)
+    async with transaction(sessionmaker, write=False) as session:
+        row = await _require(session, order_id)
     if row.status == Status.not_required:
         if row.amount_cents == final_amount_cents:
             return row
-        row.amount_cents = final_amount_cents
-        return await _save(session, row, "amount_finalised", before)
+        async with transaction(sessionmaker) as session:
+            row = await _lock(session, row.id)
+            before = _snapshot(row)
+            row.amount_cents = final_amount_cents
+            return await _save(session, row, "amount_finalised", before)
     if row.status == Status.authorized:
-        return await _capture(session, settings, row, final_amount_cents)
+        return await _capture(sessionmaker, settings, row, final_amount_cents)
     if row.status in TAKEN:
-        return await _refund_excess(session, settings, row, final_amount_cents)
+        return await _refund_excess(sessionmaker, settings, row, final_amount_cents)
     if row.status == Status.cancelled and final_amount_cents == 0:
         return row
     raise PaymentNotChangeable(f"The payment is {row.status}; nothing can be captured")
 
 
+async def _lock(session: AsyncSession, row_id: str) -> PaymentAuthorization:
+    row = await session.get(
+        PaymentAuthorization, row_id, with_for_update=True, populate_existing=True
+    )
+    assert row is not None  # authorisations are never deleted
+    return row
+
+
 async def _capture(
-    session: AsyncSession, settings: Settings, row: PaymentAuthorization, amount_cents: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    row: PaymentAuthorization,
+    amount_cents: int,
 ) -> PaymentAuthorization:
     if amount_cents > row.amount_cents:
         raise CaptureExceedsAuthorization(
             f"The final amount {amount_cents} is above the {row.amount_cents} authorised"
         )
     if amount_cents == 0:
-        return await _cancel(session, settings, row)
-    before = _snapshot(row)
+        released = await release_for_order(sessionmaker, settings, order_id=row.order_id)
+        assert released is not None
+        return released
     provider = provider_for(row.provider, settings)
     taken = await provider.capture(
         row.external_ref,
         amount_cents,
         idempotency_key=_key(row.order_id, row.external_ref, "capture", amount_cents),
     )
-    row = await _locked(session, row)
-    row.captured_cents = max(row.captured_cents, taken.amount_cents)
-    if moves_forward(row.status, Status.captured):
-        row.status = Status.captured
-    return await _save(session, row, "captured", before)
+    async with transaction(sessionmaker) as session:
+        row = await _lock(session, row.id)
+        before = _snapshot(row)
+        row.captured_cents = max(row.captured_cents, taken.amount_cents)
+        if moves_forward(row.status, Status.captured):
+            row.status = Status.captured
+        return await _save(session, row, "captured", before)
 
 
 async def _refund_excess(
-    session: AsyncSession, settings: Settings, row: PaymentAuthorization, final_amount_cents: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    row: PaymentAuthorization,
+    final_amount_cents: int,
 ) -> PaymentAuthorization:
     kept = row.captured_cents - row.refunded_cents
     if final_amount_cents == kept:
@@ -473,7 +487,6 @@ async def _refund_excess(
         raise CaptureExceedsAuthorization(
             f"{kept} is already taken and cannot grow to {final_amount_cents}"
         )
-    before = _snapshot(row)
     provider = provider_for(row.provider, settings)
     # What is kept only ever shrinks, so the final amount names the refund step uniquely.
     await provider.refund(
@@ -481,13 +494,17 @@ async def _refund_excess(
         kept - final_amount_cents,
         idempotency_key=_key(row.order_id, row.external_ref, "refund-to", final_amount_cents),
     )
-    row = await _locked(session, row)
-    row.refunded_cents = min(
-        row.captured_cents, max(row.refunded_cents, row.captured_cents - final_amount_cents)
-    )
-    status = (
-        Status.refunded if row.refunded_cents >= row.captured_cents else Status.partially_refunded
-    )
-    if moves_forward(row.status, status):
-        row.status = status
-    return await _save(session, row, "refunded", before)
+    async with transaction(sessionmaker) as session:
+        row = await _lock(session, row.id)
+        before = _snapshot(row)
+        row.refunded_cents = min(
+            row.captured_cents, max(row.refunded_cents, row.captured_cents - final_amount_cents)
+        )
+        status = (
+            Status.refunded
+            if row.refunded_cents >= row.captured_cents
+            else Status.partially_refunded
+        )
+        if moves_forward(row.status, status):
+            row.status = status
+        return await _save(session, row, "refunded", before)

@@ -110,13 +110,12 @@ async def test_invoice_order_lifecycle_is_stored_and_idempotent(
         app.state.sessionmaker, settings, order_id="order-inv-1", amount_cents=8_000
     )
     assert changed.amount_cents == 8_000
-    async with db.session() as session:
-        final = await service.capture_for_order(session, settings, "order-inv-1", 7_500)
-        assert (final.status, final.amount_cents, final.captured_cents) == (
-            AuthorizationStatus.not_required,
-            7_500,
-            0,
-        )
+    final = await service.capture_for_order(app.state.sessionmaker, settings, "order-inv-1", 7_500)
+    assert (final.status, final.amount_cents, final.captured_cents) == (
+        AuthorizationStatus.not_required,
+        7_500,
+        0,
+    )
     async with db.session() as session:
         trail = (
             await session.scalars(

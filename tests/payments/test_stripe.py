@@ -130,20 +130,20 @@ async def test_cancel_releases_the_hold_once(
         assert cancelled is not None
         assert cancelled.status == Status.cancelled
     assert (await _intent(sdk, row.external_ref))["status"] == "canceled"
-    async with db.session() as session:
-        with pytest.raises(PaymentNotChangeable):
-            await service.capture_for_order(session, app.state.settings, "order-cancel", 500)
+    with pytest.raises(PaymentNotChangeable):
+        await service.capture_for_order(
+            app.state.sessionmaker, app.state.settings, "order-cancel", 500
+        )
 
 
 async def test_capture_at_a_lower_final_amount_then_refund_the_excess(
     app: FastAPI, db: Db, buyer: Organization, sdk: stripe.StripeClient
 ) -> None:
-    settings = app.state.settings
+    settings, maker = app.state.settings, app.state.sessionmaker
     row = await _authorize(app, db, buyer, "order-capture", await card(sdk))
     for _ in range(2):  # capturing again changes nothing
-        async with db.session() as session:
-            captured = await service.capture_for_order(session, settings, "order-capture", 8_250)
-            assert (captured.status, captured.captured_cents) == (Status.captured, 8_250)
+        captured = await service.capture_for_order(maker, settings, "order-capture", 8_250)
+        assert (captured.status, captured.captured_cents) == (Status.captured, 8_250)
     intent = await _intent(sdk, row.external_ref)
     assert intent["status"] == "succeeded"
     charge = await _charge(sdk, intent)
@@ -153,21 +153,18 @@ async def test_capture_at_a_lower_final_amount_then_refund_the_excess(
 
     # A shortage found at delivery: the buyer gets 1 000 back, once.
     for _ in range(2):
-        async with db.session() as session:
-            refunded = await service.capture_for_order(session, settings, "order-capture", 7_250)
-            assert refunded.status == Status.partially_refunded
-            assert (refunded.captured_cents, refunded.refunded_cents) == (8_250, 1_000)
+        refunded = await service.capture_for_order(maker, settings, "order-capture", 7_250)
+        assert refunded.status == Status.partially_refunded
+        assert (refunded.captured_cents, refunded.refunded_cents) == (8_250, 1_000)
     charge = await _charge(sdk, intent)
     assert charge["amount"] - charge["amount_refunded"] == 7_250
 
-    async with db.session() as session:
-        with pytest.raises(CaptureExceedsAuthorization) as caught:
-            await service.capture_for_order(session, settings, "order-capture", 9_000)
-        assert caught.value.status == 409
-    async with db.session() as session:
-        everything = await service.capture_for_order(session, settings, "order-capture", 0)
-        assert everything.status == Status.refunded
-        assert everything.refunded_cents == 8_250
+    with pytest.raises(CaptureExceedsAuthorization) as caught:
+        await service.capture_for_order(maker, settings, "order-capture", 9_000)
+    assert caught.value.status == 409
+    everything = await service.capture_for_order(maker, settings, "order-capture", 0)
+    assert everything.status == Status.refunded
+    assert everything.refunded_cents == 8_250
     charge = await _charge(sdk, intent)
     assert charge["amount_refunded"] == charge["amount"]
 
@@ -176,9 +173,10 @@ async def test_capture_above_the_hold_is_refused(
     app: FastAPI, db: Db, buyer: Organization, sdk: stripe.StripeClient
 ) -> None:
     row = await _authorize(app, db, buyer, "order-over", await card(sdk), amount_cents=5_000)
-    async with db.session() as session:
-        with pytest.raises(CaptureExceedsAuthorization):
-            await service.capture_for_order(session, app.state.settings, "order-over", 5_001)
+    with pytest.raises(CaptureExceedsAuthorization):
+        await service.capture_for_order(
+            app.state.sessionmaker, app.state.settings, "order-over", 5_001
+        )
     assert (await _intent(sdk, row.external_ref))["status"] == "requires_capture"
 
 

@@ -7,7 +7,6 @@ import pytest
 import stripe
 from fastapi import FastAPI
 
-from app.core.db import transaction
 from app.payments import service as payments
 from tests.brands.conftest import net  # noqa: F401 - fixtures these tests build on
 from tests.fulfilment.conftest import floor  # noqa: F401
@@ -39,9 +38,10 @@ async def test_capture_at_the_final_amount_and_refund_the_excess(
     [*shipments] = await floor.build()
     # both orders were captured in full already (say by hand at dispatch): settling must
     # give back what the buyer finally does not pay
-    async with transaction(app.state.sessionmaker) as session:
-        await payments.capture_for_order(session, app.state.settings, early_capture["id"], 2000)
-        await payments.capture_for_order(session, app.state.settings, paid_by_card["id"], 4000)
+    for order, amount in ((early_capture, 2000), (paid_by_card, 4000)):
+        await payments.capture_for_order(
+            app.state.sessionmaker, app.state.settings, order["id"], amount
+        )
     by_buyer = {s["buyer_id"]: s for s in shipments}
     [shipment] = by_buyer.values()
     r = await m.client.post(
