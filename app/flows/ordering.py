@@ -15,9 +15,10 @@ open while the card provider is called.
 
 Changing an order (PATCH) goes the same way: priced in a read transaction; a raise of a
 card hold placed with no transaction open; the lines, the stock and the new amount stored
-under the order's lock, provided nothing changed meanwhile (else it starts again, a few
-times, then answers 409 ``order_changed_meanwhile``); after commit the replaced hold is
-released or the PaymentIntent lowered. Cancelling releases the hold after the commit.
+under the order's lock — for a raise, provided nothing changed meanwhile (else it starts
+again, a few times, then answers 409 ``order_changed_meanwhile``); any other change is
+re-priced under the lock and never conflicts —; after commit the replaced hold is released
+or the PaymentIntent lowered. Cancelling releases the hold after the commit.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from app.orders.cycles import get_cycle
 from app.orders.exceptions import OrderChangedMeanwhile
 from app.orders.schemas import OrderCreate, OrderPublic, OrderUpdate
 from app.payments import service as payments
+from app.payments.exceptions import PaymentNotChangeable
 
 log = logging.getLogger(__name__)
 SCOPE = "orders.place"
@@ -154,15 +156,29 @@ async def change_order(
     """Replace the order's lines until the cut-off; the stock and the hold follow, and no
     provider call is made while the order's or the cycle's row is locked."""
     for _ in range(CHANGE_ATTEMPTS):
-        async with transaction(sessionmaker, write=False) as session:
-            total = await orders.price_change(session, principal, order_id, data)
-            change = await payments.plan_amount_change(session, order_id, total)
+        try:
+            async with transaction(sessionmaker, write=False) as session:
+                total = await orders.price_change(session, principal, order_id, data)
+                change = await payments.plan_amount_change(session, order_id, total)
+        except PaymentNotChangeable:
+            # a cancel that committed after the order was read released its hold: answer
+            # for the order as it is now (409 order_not_changeable) if that is what happened
+            async with transaction(sessionmaker, write=False) as session:
+                await orders.price_change(session, principal, order_id, data)
+            raise
         change = await payments.place_amount_change(settings, change)
         try:
             async with transaction(sessionmaker) as session:
-                await orders.change_order(
-                    session, principal, order_id, data, expected_total_cents=total
+                # a new hold was placed for this very total; otherwise no provider call
+                # comes before the commit, so the change is re-planned under the lock
+                held_for = total if change.replacement else None
+                order = await orders.change_order(
+                    session, principal, order_id, data, expected_total_cents=held_for
                 )
+                if held_for is None:
+                    change = await payments.plan_amount_change(session, order_id, order.total_cents)
+                    if change.step == payments.AmountStep.increase:
+                        raise OrderChangedMeanwhile("The new total needs a new hold")
                 await payments.record_amount_change(session, change)
         except OrderChangedMeanwhile:
             await payments.undo_amount_change(settings, change)

@@ -4,7 +4,9 @@ several short transactions, with no provider call inside a transaction of the bo
 Settle: check that the goods are all in (409 ``cycle_not_ready`` naming what is missing),
 capture each card order at its billed amount (one order per transaction; captures are
 idempotent, so a settle that stopped half-way resumes), then write the books in one
-transaction and check the ledger.
+transaction and check the ledger. One settlement of a cycle runs at a time across every
+worker (``app.core.locks``): a second one answers 409 ``settlement_in_progress``, and a
+worker's resume leaves the cycle to the worker settling it.
 
 Credit note: store it (its number, the associations' adjustments, the order's credited
 quantities) in one transaction, then refund the card outside it and mark it refunded.
@@ -23,6 +25,7 @@ from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
 from app.core.idempotency import Claim, claim, give_back, idempotent
+from app.core.locks import exclusive
 from app.core.timeutil import utcnow
 from app.orders.exceptions import PaymentDeclined
 from app.orders.models import CycleStatus
@@ -33,6 +36,7 @@ from app.payments.exceptions import (
     PaymentProviderError,
 )
 from app.settlement import credit_notes, ledger, service
+from app.settlement.exceptions import SettlementInProgress
 from app.settlement.models import CreditNote, Invoice
 from app.settlement.schemas import CreditNoteCreate, CreditNotePublic, SettlementResult
 
@@ -59,19 +63,35 @@ async def settle(
         if isinstance(got, JSONResponse):
             return got
         claimed = got
+    engine = sessionmaker.kw["bind"]
     try:
-        async with transaction(sessionmaker) as session:
-            cycle = await service.cycle_to_settle(session, principal, cycle_id)
-            await service.ensure_ready(session, cycle)
-            await service.start(session, cycle, now=now)
-            await session.refresh(cycle)
-            settling = cycle.status == CycleStatus.settling
-        if settling:
-            await capture_cards(sessionmaker, settings, cycle_id)
+        async with exclusive(engine, f"settle:{cycle_id}") as mine:
+            if not mine:  # another worker is settling it right now (a resume, or a person)
+                raise SettlementInProgress()
+            return await _settle(sessionmaker, settings, principal, cycle_id, claimed, now=now)
     except BaseException:
         if claimed is not None:
             await give_back(sessionmaker, claimed)
         raise
+
+
+async def _settle(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal | None,
+    cycle_id: str,
+    claimed: Claim | None,
+    *,
+    now: datetime,
+) -> JSONResponse:
+    async with transaction(sessionmaker) as session:
+        cycle = await service.cycle_to_settle(session, principal, cycle_id)
+        await service.ensure_ready(session, cycle)
+        await service.start(session, cycle, now=now)
+        await session.refresh(cycle)
+        settling = cycle.status == CycleStatus.settling
+    if settling:
+        await capture_cards(sessionmaker, settings, cycle_id)
 
     async def run(session: AsyncSession) -> tuple[int, SettlementResult]:
         cycle = await service.cycle_to_settle(session, principal, cycle_id)
@@ -84,10 +104,10 @@ async def settle(
 
     return await idempotent(
         sessionmaker,
-        scope=scope,
-        principal=who,
-        key=idempotency_key,
-        body=body,
+        scope=claimed.scope if claimed else f"cycles.settle:{cycle_id}",
+        principal=claimed.principal if claimed else "minga",
+        key=claimed.key if claimed else None,
+        body={"cycle_id": cycle_id},
         run=run,
         claimed=claimed,
     )
@@ -129,6 +149,8 @@ async def resume_settlements(
         try:
             await settle(sessionmaker, settings, None, cycle_id, idempotency_key=None, now=utcnow())
             done.append(cycle_id)
+        except SettlementInProgress:
+            log.info("cycle %s is being settled by another worker", cycle_id)
         except Exception:
             log.exception("resuming the settlement of cycle %s failed", cycle_id)
     return done

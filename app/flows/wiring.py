@@ -14,7 +14,9 @@ from app.orders import cycles, payments_port, standing
 from app.payments.order_payments import OrderPayments
 from app.payments.reconcile import Reconciliation, reconcile
 
-_last_reconciled = [0.0]
+# never reconciled yet: the first tick does it (time.monotonic() counts from the machine's
+# boot, so 0.0 here would wait until the machine had been up for a whole interval)
+_last_reconciled = [float("-inf")]
 
 
 async def reconcile_now_and_then(

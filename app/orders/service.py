@@ -366,14 +366,14 @@ async def change_order(
     order_id: str,
     data: OrderUpdate,
     *,
-    expected_total_cents: int,
+    expected_total_cents: int | None,
 ) -> Order:
     """Replace the lines until the cut-off, under the order's lock: the stock follows.
 
     The caller priced the change first (``price_change``) and had the payment changed to
     ``expected_total_cents`` with no lock held; if the total comes out otherwise now (another
     change landed, or other orders moved the price tier), 409 ``order_changed_meanwhile``
-    and nothing is stored."""
+    and nothing is stored. ``None``: whatever the total is now (no hold was placed for it)."""
     order, cycle = await _locked_own_order(session, principal, order_id)
     if order.status != OrderStatus.placed:
         raise OrderNotChangeable(f"The order is {order.status}")
@@ -381,7 +381,7 @@ async def change_order(
     ensure_open(cycle, now)
     old = (await _lines(session, [order.id]))[order.id]
     change = await _priced_change(session, cycle, old, data)
-    if change.total_cents != expected_total_cents:
+    if expected_total_cents is not None and change.total_cents != expected_total_cents:
         raise OrderChangedMeanwhile(
             f"The new total is {change.total_cents} cents now, not {expected_total_cents}"
         )

@@ -28,3 +28,12 @@ class InvalidCreditNote(InvalidInput):
 class InvoiceNotCreditable(Conflict):
     code = "invoice_not_creditable"
     title = "Nothing is left to credit on this invoice line"
+
+
+class SettlementInProgress(Conflict):
+    code = "settlement_in_progress"
+    title = "The cycle is being settled right now; retry in a moment"
+
+    def __init__(self, detail: str | None = None, **kwargs: object) -> None:
+        kwargs.setdefault("headers", {"Retry-After": "5"})
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]

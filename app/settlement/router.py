@@ -31,6 +31,7 @@ from app.settlement.exceptions import (
     InvalidCreditNote,
     InvoiceNotCreditable,
     InvoiceNotFound,
+    SettlementInProgress,
 )
 from app.settlement.schemas import (
     CreditNoteCreate,
@@ -57,6 +58,7 @@ CSV: dict[int | str, dict[str, Any]] = {
         CycleNotFound,
         CycleNotClosed,
         CycleNotReady,
+        SettlementInProgress,
         CaptureExceedsAuthorization,
         PaymentProviderError,
         IdempotencyKeyReused,

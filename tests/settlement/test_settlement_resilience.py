@@ -12,6 +12,7 @@ import pytest
 import stripe
 from fastapi import FastAPI
 
+from app.core.locks import exclusive
 from app.core.timeutil import utcnow
 from app.flows import settlement as settlement_flow
 from app.orders.scheduler import tick
@@ -21,6 +22,7 @@ from tests.fulfilment.helpers import Floor
 from tests.orders.conftest import market  # noqa: F401
 from tests.payments.conftest import localstripe, sdk, stripe_settings  # noqa: F401
 from tests.payments.helpers import card, event, intent_of_order, post_event
+from tests.utils import assert_problem
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Use 'content=<...>' to upload raw bytes/text content.:DeprecationWarning"
@@ -131,3 +133,30 @@ async def test_a_settlement_stopped_half_way_is_finished_by_the_next_start(
     r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/settle", headers=m.net.admin)
     assert r.status_code == 200  # settling again changes nothing
     assert r.json()["invoices"] == 2
+
+
+async def test_one_settlement_of_a_cycle_runs_at_a_time(
+    floor: Floor,  # noqa: F811
+    sdk: stripe.StripeClient,  # noqa: F811
+    app: FastAPI,
+) -> None:
+    """While a worker settles a cycle (here: the test holds its lock), a second settlement
+    answers 409 with Retry-After and a resume leaves the cycle alone; once it is free, the
+    settlement runs."""
+    m = floor.m
+    await _card_orders(floor, sdk, "6")
+    await floor.through_delivery()
+    engine = app.state.sessionmaker.kw["bind"]
+    path = f"/api/v1/cycles/{m.cycle['id']}/settle"
+    async with exclusive(engine, f"settle:{m.cycle['id']}") as mine:
+        assert mine
+        r = await m.client.post(path, headers=m.net.admin)
+        assert_problem(r, 409, "settlement_in_progress")
+        assert int(r.headers["Retry-After"]) >= 1
+        assert (
+            await settlement_flow.resume_settlements(app.state.sessionmaker, app.state.settings)
+            == []
+        )
+    r = await m.client.post(path, headers=m.net.admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["invoices"] == 1
