@@ -39,7 +39,7 @@ from app.brands.service import check_categories, get_brand, managed_brand
 from app.catalog import service as catalog_service
 from app.catalog.exceptions import InvalidGtin, ProductNotFound
 from app.catalog.models import Product, Unit
-from app.core.i18n import _l
+from app.core.i18n import Joined, _l
 from app.core.pagination import PageParams, paginate
 from app.core.text import contains_all, search_text, terms
 from app.core.timeutil import utcnow
@@ -280,8 +280,8 @@ async def approve_supplier(
     )
     if failures:
         raise SupplierRulesFailed(
-            "; ".join(f.detail for f in failures),
-            errors=[{"rule": f.rule, "detail": f.detail} for f in failures],
+            Joined([f.message for f in failures], "; "),
+            errors=[{"rule": f.rule, "detail": f.message} for f in failures],
         )
     supplier = await session.scalar(
         select(SkuSupplier).where(
