@@ -19,6 +19,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 import app
+from app.api import health
 from app.catalog.categories import LABELS, TAXONOMY
 from app.core import i18n
 from app.core.problems import Problem
@@ -105,6 +106,24 @@ async def test_method_not_allowed_in_spanish(client: httpx.AsyncClient) -> None:
         "Esta dirección no responde a DELETE; la cabecera Allow indica a qué métodos responde"
     )
     assert "GET" in r.headers["allow"]
+
+
+async def test_an_unexpected_error_in_the_readers_language(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 500 is rendered by Starlette's outermost middleware, after the request's own: it
+    still finds the request's language."""
+
+    def broken(**_: object) -> None:
+        raise RuntimeError("an unexpected failure")
+
+    monkeypatch.setattr(health, "Health", broken)
+    es = assert_problem(await client.get("/healthz", headers=ES), 500, "internal_error")
+    en = assert_problem(await client.get("/healthz", headers=EN), 500, "internal_error")
+    assert es["title"] == "Error interno del servidor"
+    assert es["detail"].startswith("Algo falló de nuestro lado")
+    assert en["title"] == "Internal server error"
+    assert "an unexpected failure" not in es["detail"] + en["detail"]
 
 
 async def test_validation_problem_in_spanish(api: Api) -> None:
@@ -305,7 +324,8 @@ def test_every_message_of_the_code_is_in_the_catalogue() -> None:
 
 def _problem_classes() -> set[type[Problem]]:
     for module in pkgutil.walk_packages(app.__path__, "app."):
-        importlib.import_module(module.name)
+        if module.name != "app.asgi":  # builds an app from the environment's settings
+            importlib.import_module(module.name)
     found: set[type[Problem]] = set()
     todo = [Problem]
     while todo:
