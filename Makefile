@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
-.PHONY: install demo serve test test-postgres lint format migrate clean
+.PHONY: install demo serve test test-postgres lint format migrate clean messages compile-messages
 
 install: $(STAMP)
 
@@ -19,7 +19,26 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(MAKE) --no-print-directory compile-messages VENV=$(VENV)
 	@touch $(STAMP)
+
+# Translations (docs/languages.md). `make messages` extracts the `messages` domain from app/
+# into its template and merges it into every language's catalogue; translate the new entries
+# in app/locales/<lang>/LC_MESSAGES/messages.po. `make compile-messages` compiles every domain's
+# catalogues to .mo (git-ignored; the app compiles a missing or stale one in memory).
+LOCALES := app/locales
+BABEL := $(BIN)/python -m babel.messages.frontend
+
+messages: install
+	$(BABEL) extract -F babel.cfg --add-location=file --sort-output --no-wrap --project=Minga \
+		--copyright-holder="Minga" -o $(LOCALES)/messages.pot app
+	$(BABEL) update -i $(LOCALES)/messages.pot -d $(LOCALES) -D messages --no-wrap \
+		--ignore-obsolete --no-fuzzy-matching
+
+compile-messages:
+	@for po in $(LOCALES)/*/LC_MESSAGES/*.po; do \
+		$(BABEL) compile --statistics -i "$$po" -o "$${po%.po}.mo" || exit 1; \
+	done
 
 demo: install
 	$(BIN)/minga demo
@@ -51,3 +70,4 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache minga-demo.db*
+	rm -f $(LOCALES)/*/LC_MESSAGES/*.mo

@@ -18,6 +18,7 @@ from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, transaction
 from app.core.headers import SecurityHeadersMiddleware
+from app.core.i18n import LanguageMiddleware
 from app.core.limits import BodySizeLimitMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import MetricsMiddleware, metrics_endpoint
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_multipart_bytes,
     )
+    app.add_middleware(LanguageMiddleware)  # the answer's language (app/core/i18n.py)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -11,10 +11,11 @@ from sqlmodel import col, select
 
 from app.accounts import throttle
 from app.accounts.exceptions import InvalidCredentials, InvalidToken, LoginThrottled
-from app.accounts.models import ApiKey, Membership, Role, User
+from app.accounts.models import ApiKey, Membership, Organization, Role, User
 from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
+from app.core.i18n import country_language
 from app.core.security import (
     AccessToken,
     api_key_matches,
@@ -69,7 +70,8 @@ async def login(
 
 async def principal_from_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
     """The token's user with the roles it holds now, read in one query on every request (a
-    removed membership stops granting at once)."""
+    removed membership stops granting at once), and the languages of the user and of the
+    user's organisations' country."""
     claims = decode_access_token(settings, token)
     if claims is None:
         raise InvalidToken("The access token is invalid or has expired")
@@ -80,31 +82,47 @@ async def principal_from_token(session: AsyncSession, settings: Settings, token:
                 col(User.email),
                 col(User.is_platform_admin),
                 col(User.is_active),
+                col(User.language),
                 col(Membership.organization_id),
                 col(Membership.role),
+                col(Organization.country),
             )
             .outerjoin(Membership, col(Membership.user_id) == col(User.id))
+            .outerjoin(Organization, col(Organization.id) == col(Membership.organization_id))
             .where(User.id == claims["sub"])
         )
     ).all()
     if not rows or not rows[0].is_active:
         raise InvalidToken("The account of this token no longer exists or is disabled")
     first = rows[0]
+    network_languages = sorted({lang for r in rows if (lang := country_language(r.country))})
     return Principal(
         user_id=first.id,
         email=first.email,
         is_platform_admin=first.is_platform_admin,
         roles={r.organization_id: Role(r.role) for r in rows if r.organization_id is not None},
+        language=first.language,
+        network_language=network_languages[0] if network_languages else None,
     )
 
 
 async def principal_from_api_key(session: AsyncSession, key: str) -> Principal:
     prefix = api_key_prefix(key)
-    row = None
+    found = None
     if prefix is not None:
-        row = await session.scalar(
-            select(ApiKey).where(ApiKey.prefix == prefix, col(ApiKey.revoked_at).is_(None))
-        )
-    if row is None or not api_key_matches(key, row.key_hash):
+        found = (
+            await session.execute(
+                select(ApiKey, Organization.country)
+                .join(Organization, col(Organization.id) == col(ApiKey.organization_id))
+                .where(ApiKey.prefix == prefix, col(ApiKey.revoked_at).is_(None))
+            )
+        ).first()
+    if found is None or not api_key_matches(key, found[0].key_hash):
         raise InvalidToken("The API key is invalid or has been revoked")
-    return Principal(user_id=None, api_key_id=row.id, roles={row.organization_id: Role(row.role)})
+    row, country = found
+    return Principal(
+        user_id=None,
+        api_key_id=row.id,
+        roles={row.organization_id: Role(row.role)},
+        network_language=country_language(country),
+    )

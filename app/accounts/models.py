@@ -71,6 +71,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     is_platform_admin: bool = False
     is_active: bool = True
+    # the language answers are in when the request names none (es, en); None: the network's
+    language: str | None = Field(default=None, sa_type=String(8))
     created_at: datetime = timestamp()
 
 

@@ -15,6 +15,7 @@ from app.accounts.exceptions import (
     PlatformAdminRequired,
 )
 from app.accounts.models import Role
+from app.core.i18n import _l
 from app.core.problems import NotFound
 
 
@@ -25,6 +26,8 @@ class Principal:
     email: str | None = None
     is_platform_admin: bool = False
     roles: Mapping[str, Role] = field(default_factory=dict)
+    language: str | None = None  # the user's own choice (PATCH /me)
+    network_language: str | None = None  # of the country of the user's organisations
 
     def role_in(self, organization_id: str) -> Role | None:
         return self.roles.get(organization_id)
@@ -47,7 +50,7 @@ class Principal:
         if self.is_member(organization_id, role):
             return
         if organization_id in self.roles:
-            raise InsufficientRole(f"This needs the {role} role in the organisation")
+            raise InsufficientRole(_l("This needs the {role} role in the organisation", role=role))
         raise not_found()
 
     def require_platform_admin(self) -> None:

@@ -19,6 +19,7 @@ from app.accounts.schemas import (
     MemberPublic,
     MemberUpdate,
     MePublic,
+    MeUpdate,
     NetworkAssociationCreate,
     NetworkAssociationPublic,
     OrganizationCreate,
@@ -75,6 +76,17 @@ async def login(
 )
 async def read_me(session: SessionDep, user: CurrentUser) -> MePublic:
     return await service.me(session, user)
+
+
+@router.patch(
+    "/me",
+    response_model=MePublic,
+    tags=["auth"],
+    summary="Change my name or language",
+    responses=responses(Unauthenticated, UserRequired, InvalidInput),
+)
+async def update_me(session: SessionDep, user: CurrentUser, body: MeUpdate) -> MePublic:
+    return await service.update_me(session, user, body)
 
 
 @router.post(

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from app.accounts import passwords
 from app.accounts.models import BuyerType, Country, OrganizationKind, Role
+from app.core.i18n import N_, Language
 from app.core.schemas import PlainText, Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -113,7 +114,27 @@ class MePublic(BaseModel):
     email: str
     full_name: str
     is_platform_admin: bool
+    language: Language | None = Field(
+        description="The language of answers that name none in Accept-Language; "
+        "null: the language of the user's network"
+    )
     memberships: list[MembershipPublic]
+
+
+class MeUpdate(Strict):
+    """What a person may change of their own account; a field left out stays as it is."""
+
+    full_name: Name | None = None
+    language: Language | None = Field(
+        default=None, description="es or en; null goes back to the network's language"
+    )
+
+    @field_validator("full_name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError(N_("may be left out but not set to null"))
+        return value
 
 
 class MemberCreate(Strict):

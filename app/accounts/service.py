@@ -44,10 +44,12 @@ from app.accounts.schemas import (
     MemberPublic,
     MembershipPublic,
     MePublic,
+    MeUpdate,
     NetworkAssociationPublic,
     OrganizationCreate,
 )
 from app.accounts.taxid import normalize_tax_id
+from app.core.i18n import Language, _l
 from app.core.pagination import PageParams, paginate
 from app.core.security import generate_api_key, hash_password
 from app.core.timeutil import utcnow
@@ -101,7 +103,13 @@ async def create_organization(
         )
     )
     if taken:
-        raise TaxIdTaken(f"Tax id {tax_id} is already registered in {data.country}")
+        raise TaxIdTaken(
+            _l(
+                "Tax id {tax_id} is already registered in {country}",
+                tax_id=tax_id,
+                country=data.country,
+            )
+        )
 
     currency, timezone = COUNTRY_DEFAULTS[data.country]
     values = data.model_dump()
@@ -188,6 +196,7 @@ async def me(session: AsyncSession, principal: Principal) -> MePublic:
         email=user.email,
         full_name=user.full_name,
         is_platform_admin=user.is_platform_admin,
+        language=Language(user.language) if user.language else None,
         memberships=[
             MembershipPublic(
                 organization_id=org_id,
@@ -198,6 +207,18 @@ async def me(session: AsyncSession, principal: Principal) -> MePublic:
             for role, org_id, name, kind in rows
         ],
     )
+
+
+async def update_me(session: AsyncSession, principal: Principal, data: MeUpdate) -> MePublic:
+    assert principal.user_id is not None
+    user = await session.get(User, principal.user_id)
+    assert user is not None
+    if "full_name" in data.model_fields_set and data.full_name is not None:
+        user.full_name = data.full_name
+    if "language" in data.model_fields_set:
+        user.language = data.language.value if data.language else None
+    await session.flush()
+    return await me(session, principal)
 
 
 # --- members -------------------------------------------------------------------------------

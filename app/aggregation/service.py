@@ -38,6 +38,7 @@ from app.brands.models import BrandSku, SkuSupplier
 from app.brands.skus import tiers_of
 from app.core.config import Settings
 from app.core.db import after_commit, create_sessionmaker
+from app.core.i18n import _l
 from app.core.ids import new_id
 from app.core.metrics import CYCLES_CLOSED
 from app.core.money import cents_times
@@ -72,7 +73,7 @@ async def close_cycle(
     if cycle.status in (CycleStatus.closed, CycleStatus.settling, CycleStatus.settled):
         return cycle
     if cycle.status != CycleStatus.open:
-        raise CycleNotOpen(f"A {cycle.status} cycle cannot be closed")
+        raise CycleNotOpen(_l("A {status} cycle cannot be closed", status=cycle.status))
     if await cycles.transition(session, cycle.id, CycleStatus.open, CycleStatus.closed, now):
         await aggregate(session, cycle, settings=settings)
         after_commit(session, _count_close)

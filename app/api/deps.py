@@ -13,6 +13,7 @@ from app.accounts import authentication
 from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
+from app.core.i18n import note_user
 from app.core.problems import Forbidden, Unauthenticated
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -55,10 +56,14 @@ async def get_principal(
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
     if token:
-        return await authentication.principal_from_token(session, settings, token)
-    if api_key:
-        return await authentication.principal_from_api_key(session, api_key)
-    raise Unauthenticated("Log in with POST /api/v1/auth/token or send an X-API-Key")
+        principal = await authentication.principal_from_token(session, settings, token)
+    elif api_key:
+        principal = await authentication.principal_from_api_key(session, api_key)
+    else:
+        raise Unauthenticated("Log in with POST /api/v1/auth/token or send an X-API-Key")
+    # the answer's language, when the request's Accept-Language does not name one
+    note_user(principal.language, principal.network_language)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

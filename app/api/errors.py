@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.core.i18n import N_, Joined, Message, lazy_gettext, scope_language
 from app.core.logging import request_id_var
 from app.core.problems import PROBLEM_MEDIA_TYPE, InternalError, InvalidInput, Problem
+from app.core.validation_messages import validation_message
 
 log = logging.getLogger("app.errors")
 
@@ -32,8 +34,30 @@ HTTP_CODES = {
 }
 
 
+# The titles of the HTTP errors that are not domain problems (unknown path, wrong method, …),
+# as the catalogue knows them; other statuses keep the standard phrase untranslated.
+HTTP_TITLES = {
+    400: N_("Bad Request"),
+    401: N_("Unauthorized"),
+    403: N_("Forbidden"),
+    404: N_("Not Found"),
+    405: N_("Method Not Allowed"),
+    406: N_("Not Acceptable"),
+    409: N_("Conflict"),
+    413: N_("Content Too Large"),
+    415: N_("Unsupported Media Type"),
+    422: N_("Unprocessable Content"),
+    429: N_("Too Many Requests"),
+    500: N_("Internal Server Error"),
+}
+
+
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
-    body = problem.body(instance=request.url.path, request_id=request_id_var.get())
+    body = problem.body(
+        instance=request.url.path,
+        request_id=request_id_var.get(),
+        language=scope_language(request.scope),
+    )
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True),
         status_code=problem.status,
@@ -60,14 +84,28 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-def _http_problem(status: int, detail: Any, headers: dict[str, str] | None) -> Problem:
+def _http_problem(
+    request: Request, status: int, detail: Any, headers: dict[str, str] | None
+) -> Problem:
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    title = HTTP_TITLES.get(status, phrase)
     cls = type(
         "HTTPProblem",
         (Problem,),
-        {"status": status, "code": HTTP_CODES.get(status, f"http_{status}"), "title": phrase},
+        {"status": status, "code": HTTP_CODES.get(status, f"http_{status}"), "title": title},
     )
-    problem: Problem = cls(detail if isinstance(detail, str) else phrase, headers=headers)
+    message: str | Message = detail if isinstance(detail, str) and detail else title
+    if message == phrase:  # Starlette's own, which says no more than the title
+        if status == 404:
+            message = N_("Nothing is found at this address; the API documentation is at /docs")
+        elif status == 405:
+            message = lazy_gettext(
+                "This address does not answer to {method}; the Allow header says what it does",
+                method=request.method,
+            )
+        else:
+            message = title
+    problem: Problem = cls(message, headers=headers)
     return problem
 
 
@@ -77,12 +115,15 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def validation_problem(exc: RequestValidationError) -> InvalidInput:
-    errors = [
-        {"field": _field(tuple(err.get("loc", ()))), "detail": err.get("msg", "invalid")}
-        for err in exc.errors()
-    ]
-    summary = "; ".join(f"{e['field']}: {e['detail']}" for e in errors[:5])
-    return InvalidInput(summary or "The request is not valid", errors=errors)
+    """422 with an item per invalid field; the messages are rendered in the request's
+    language (app/core/validation_messages.py)."""
+    items = [(_field(tuple(err.get("loc", ()))), validation_message(err)) for err in exc.errors()]
+    if not items:
+        return InvalidInput(N_("The request is not valid"))
+    summary = Joined([Joined([field, ": ", message]) for field, message in items[:5]], "; ")
+    return InvalidInput(
+        summary, errors=[{"field": field, "detail": message} for field, message in items]
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -99,7 +140,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
-        return problem_response(request, _http_problem(exc.status_code, exc.detail, headers))
+        problem = _http_problem(request, exc.status_code, exc.detail, headers)
+        return problem_response(request, problem)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -107,6 +149,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(
             request,
             InternalError(
-                "Something went wrong on our side; quote the request id when you report it"
+                N_("Something went wrong on our side; quote the request id when you report it")
             ),
         )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from app.core.i18n import Message, _l
 from app.core.text import normalize
 
 
@@ -49,7 +50,12 @@ class SkuFacts:
 @dataclass(frozen=True)
 class Failure:
     rule: str
-    detail: str
+    message: Message  # shown in the reader's language
+
+    @property
+    def detail(self) -> str:
+        """The English text (what is stored, e.g. as a supplier's suspension reason)."""
+        return self.message.source()
 
 
 def in_territory(rules: BrandRules, province: str, canton: str) -> bool:
@@ -72,57 +78,80 @@ def check_supplier(
 ) -> list[Failure]:
     failures: list[Failure] = []
     if sheet.status != "published":
-        failures.append(Failure("sheet_not_published", f"the sheet is {sheet.status}"))
+        failures.append(
+            Failure("sheet_not_published", _l("the sheet is {status}", status=sheet.status))
+        )
     if not licensed:
         failures.append(
             Failure(
                 "not_licensed",
-                "the association's licence for this brand is suspended"
+                _l("the association's licence for this brand is suspended")
                 if license_suspended
-                else "the association holds no licence for this brand",
+                else _l("the association holds no licence for this brand"),
             )
         )
     if not in_territory(rules, sheet.origin_province, sheet.origin_canton):
         failures.append(
             Failure(
                 "outside_territory",
-                f"{sheet.origin_canton}, {sheet.origin_province} is outside the brand's territory",
+                _l(
+                    "{canton}, {province} is outside the brand's territory",
+                    canton=sheet.origin_canton,
+                    province=sheet.origin_province,
+                ),
             )
         )
     if rules.allowed_categories and sheet.category not in rules.allowed_categories:
         failures.append(
-            Failure("category_not_allowed", f"the brand does not sell {sheet.category}")
+            Failure(
+                "category_not_allowed",
+                _l("the brand does not sell {category}", category=sheet.category),
+            )
         )
     if sheet.category != sku.category:
         failures.append(
             Failure(
                 "category_mismatch",
-                f"the sheet is {sheet.category} but the SKU is {sku.category}",
+                _l(
+                    "the sheet is {sheet} but the SKU is {sku}",
+                    sheet=sheet.category,
+                    sku=sku.category,
+                ),
             )
         )
     if sheet.unit != sku.unit:
         failures.append(
-            Failure("unit_mismatch", f"the sheet sells by {sheet.unit}, the SKU by {sku.unit}")
+            Failure(
+                "unit_mismatch",
+                _l("the sheet sells by {sheet}, the SKU by {sku}", sheet=sheet.unit, sku=sku.unit),
+            )
         )
     valid = {c.kind for c in sheet.certifications if c.expires_on is None or c.expires_on >= today}
     held = {c.kind for c in sheet.certifications}
     for kind in rules.required_certifications:
         if kind not in valid:
-            detail = "has expired" if kind in held else "is missing"
-            failures.append(Failure("missing_certification", f"certification {kind} {detail}"))
+            message = (
+                _l("certification {kind} has expired", kind=kind)
+                if kind in held
+                else _l("certification {kind} is missing", kind=kind)
+            )
+            failures.append(Failure("missing_certification", message))
     if sheet.category in rules.sanitary_registration_required_for:
         if not sheet.sanitary_number:
             failures.append(
                 Failure(
                     "sanitary_registration_missing",
-                    f"{sheet.category} needs a sanitary registration",
+                    _l("{category} needs a sanitary registration", category=sheet.category),
                 )
             )
         elif sheet.sanitary_expires_on is not None and sheet.sanitary_expires_on < today:
             failures.append(
                 Failure(
                     "sanitary_registration_expired",
-                    f"the sanitary registration expired on {sheet.sanitary_expires_on}",
+                    _l(
+                        "the sanitary registration expired on {date}",
+                        date=sheet.sanitary_expires_on,
+                    ),
                 )
             )
     return failures

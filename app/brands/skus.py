@@ -39,6 +39,7 @@ from app.brands.service import check_categories, get_brand, managed_brand
 from app.catalog import service as catalog_service
 from app.catalog.exceptions import InvalidGtin, ProductNotFound
 from app.catalog.models import Product, Unit
+from app.core.i18n import Joined, _l
 from app.core.pagination import PageParams, paginate
 from app.core.text import contains_all, search_text, terms
 from app.core.timeutil import utcnow
@@ -70,7 +71,9 @@ def _check_weight(unit: str, unit_weight_kg: Decimal | None) -> None:
     if unit not in WEIGHED_UNITS and unit_weight_kg is None:
         raise InvalidSku(
             "A SKU not sold by weight needs unit_weight_kg, for loads and routes",
-            errors=[{"field": "unit_weight_kg", "detail": f"required for unit {unit}"}],
+            errors=[
+                {"field": "unit_weight_kg", "detail": _l("required for unit {unit}", unit=unit)}
+            ],
         )
 
 
@@ -277,8 +280,8 @@ async def approve_supplier(
     )
     if failures:
         raise SupplierRulesFailed(
-            "; ".join(f.detail for f in failures),
-            errors=[{"rule": f.rule, "detail": f.detail} for f in failures],
+            Joined([f.message for f in failures], "; "),
+            errors=[{"rule": f.rule, "detail": f.message} for f in failures],
         )
     supplier = await session.scalar(
         select(SkuSupplier).where(

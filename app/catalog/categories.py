@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.catalog.models import Category
+from app.core.i18n import N_, gettext
 
 
 class Seed(NamedTuple):
@@ -37,6 +38,36 @@ TAXONOMY: tuple[Seed, ...] = (
     Seed("prepared_food", "Comida preparada", True),
     Seed("crafts", "Artesanías", False),
 )
+
+
+# The label of each category as the catalogue knows it (English msgids; the Spanish
+# translations are the names above, which a test keeps equal). GET /categories shows the label
+# in the reader's language; the slug is the stable key.
+LABELS: dict[str, str] = {
+    "dairy": N_("Dairy"),
+    "eggs": N_("Eggs"),
+    "poultry": N_("Poultry"),
+    "small_livestock": N_("Small livestock (guinea pig, rabbit)"),
+    "produce": N_("Fruit and vegetables"),
+    "andean_grains": N_("Andean grains"),
+    "flours": N_("Flours"),
+    "fruit_pulps": N_("Fruit pulps"),
+    "jams": N_("Jams"),
+    "seasonings": N_("Seasonings and condiments"),
+    "coffee": N_("Coffee"),
+    "panela": N_("Panela"),
+    "cacao": N_("Cacao"),
+    "feed": N_("Animal feed"),
+    "prepared_food": N_("Prepared food"),
+    "crafts": N_("Crafts"),
+}
+
+
+def label(slug: str, name: str, language: str | None = None) -> str:
+    """The category's label in ``language`` (the request's by default); a category the
+    catalogue does not know keeps its stored ``name``."""
+    msgid = LABELS.get(slug)
+    return gettext(msgid, language=language) if msgid else name
 
 
 async def list_categories(session: AsyncSession) -> Sequence[Category]:

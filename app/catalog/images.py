@@ -28,6 +28,7 @@ from app.catalog.models import ProductImage
 from app.catalog.schemas import ImagePublic
 from app.catalog.service import owned_product, visible_product
 from app.catalog.sheets import image_url
+from app.core.i18n import _l
 from app.core.ids import new_id
 from app.core.timeutil import utcnow
 
@@ -57,7 +58,7 @@ def reencode(data: bytes, content_type: str) -> bytes:
             with Image.open(io.BytesIO(data), formats=[fmt]) as source:
                 width, height = source.size
                 if width * height > MAX_PIXELS:
-                    raise UnsupportedImage(f"Images may have at most {MAX_PIXELS} pixels")
+                    raise UnsupportedImage(_l("Images may have at most {n} pixels", n=MAX_PIXELS))
                 source.load()
                 image = ImageOps.exif_transpose(source)  # the photo's orientation, kept
     except UnsupportedImage:
@@ -70,7 +71,9 @@ def reencode(data: bytes, content_type: str) -> bytes:
         SyntaxError,
         ValueError,
     ) as error:
-        raise UnsupportedImage(f"The file is not a readable {fmt} image") from error
+        raise UnsupportedImage(
+            _l("The file is not a readable {format} image", format=fmt)
+        ) from error
     if fmt == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     elif fmt == "WEBP" and image.mode not in ("RGB", "RGBA"):
@@ -110,7 +113,7 @@ async def add_image(
 ) -> ImagePublic:
     product = await owned_product(session, principal, product_id)
     if len(data) > max_bytes:
-        raise FileTooLarge(f"Images may be at most {max_bytes} bytes")
+        raise FileTooLarge(_l("Images may be at most {n} bytes", n=max_bytes))
     kind = sniff(data)
     if kind is None:
         raise UnsupportedImage("The file is not a JPEG, PNG or WebP image")
@@ -118,7 +121,7 @@ async def add_image(
         select(func.count()).select_from(ProductImage).where(ProductImage.product_id == product.id)
     )
     if (count or 0) >= MAX_IMAGES_PER_PRODUCT:
-        raise TooManyImages(f"A sheet may have at most {MAX_IMAGES_PER_PRODUCT} images")
+        raise TooManyImages(_l("A sheet may have at most {n} images", n=MAX_IMAGES_PER_PRODUCT))
 
     content_type, extension = kind
     data = await to_thread.run_sync(reencode, data, content_type)

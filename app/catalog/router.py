@@ -50,7 +50,10 @@ View = Annotated[
 
 @router.get("/categories", response_model=list[CategoryPublic], responses=AUTH)
 async def list_categories(session: SessionDep, _: CurrentPrincipal) -> list[CategoryPublic]:
-    return [CategoryPublic.model_validate(c) for c in await categories.list_categories(session)]
+    return [
+        CategoryPublic(slug=c.slug, name=categories.label(c.slug, c.name), processed=c.processed)
+        for c in await categories.list_categories(session)
+    ]
 
 
 @router.post(

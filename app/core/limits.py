@@ -6,6 +6,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.i18n import _l, scope_language
 from app.core.logging import request_id_var
 from app.core.problems import PROBLEM_MEDIA_TYPE, Problem
 
@@ -58,8 +59,14 @@ class BodySizeLimitMiddleware:
         await self.app(scope, counting_receive, guarded_send)
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
-        problem = PayloadTooLarge(f"Bodies of this kind are limited to {limit} bytes")
-        body = problem.body(instance=scope.get("path"), request_id=request_id_var.get())
+        problem = PayloadTooLarge(
+            _l("Bodies of this kind are limited to {limit} bytes", limit=limit)
+        )
+        body = problem.body(
+            instance=scope.get("path"),
+            request_id=request_id_var.get(),
+            language=scope_language(scope),
+        )
         payload = json.dumps(body.model_dump(mode="json", exclude_none=True)).encode()
         await send(
             {

@@ -2,6 +2,10 @@
 
 Every domain error is a subclass of ``Problem`` with a stable machine ``code`` and one
 HTTP status; routers list the ones they raise in ``responses`` so OpenAPI documents them.
+
+``title`` and ``detail`` are written in English and rendered in the request's language
+(app/core/i18n.py): the title and a static detail by their msgid, a parameterised detail as
+a ``Message`` (``_l("The order is {status}", status=...)``). The ``code`` is never translated.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.i18n import Joined, Message, current_language, render
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://minga.coop/problems/"
@@ -45,26 +51,36 @@ class Problem(Exception):
 
     def __init__(
         self,
-        detail: str | None = None,
+        detail: str | Message | Joined | None = None,
         *,
         errors: Sequence[Mapping[str, Any]] = (),
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.detail = detail or self.title
+        self.message: str | Message | Joined = detail or self.title
+        # the English text, for logs and code; the answer renders ``message`` in a language
+        self.detail = self.message if isinstance(self.message, str) else self.message.source()
         self.errors = [dict(e) for e in errors]
         self.headers = dict(headers or {})
         super().__init__(self.detail)
 
-    def body(self, *, instance: str | None = None, request_id: str | None = None) -> ProblemBody:
+    def body(
+        self,
+        *,
+        instance: str | None = None,
+        request_id: str | None = None,
+        language: str | None = None,
+    ) -> ProblemBody:
+        """The answer in ``language`` (the current request's by default)."""
+        language = language or current_language()
         return ProblemBody(
             type=PROBLEM_TYPE_BASE + self.code.replace("_", "-"),
-            title=self.title,
+            title=render(self.title, language),
             status=self.status,
-            detail=self.detail,
+            detail=render(self.message, language),
             code=self.code,
             instance=instance,
             request_id=request_id,
-            errors=[ProblemItem(**e) for e in self.errors],
+            errors=[ProblemItem(**_rendered(e, language)) for e in self.errors],
         )
 
     @classmethod
@@ -75,6 +91,12 @@ class Problem(Exception):
             "description": f"{cls.title} (`{cls.code}`)",
             "content": {PROBLEM_MEDIA_TYPE: {}},
         }
+
+
+def _rendered(item: Mapping[str, Any], language: str) -> dict[str, Any]:
+    if "detail" not in item:
+        return dict(item)
+    return {**item, "detail": render(item["detail"], language)}
 
 
 def responses(*problems: type[Problem]) -> dict[int | str, dict[str, Any]]:
@@ -98,7 +120,7 @@ class Unauthenticated(Problem):
     code = "unauthenticated"
     title = "Authentication required"
 
-    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, detail: str | Message | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
         super().__init__(detail, **kwargs)
 
@@ -132,7 +154,9 @@ class TooManyRequests(Problem):
     code = "too_many_requests"
     title = "Too many requests"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+    def __init__(
+        self, detail: str | Message | None = None, *, retry_after: int, **kwargs: Any
+    ) -> None:
         self.retry_after = max(1, int(retry_after))
         kwargs["headers"] = {"Retry-After": str(self.retry_after)}
         super().__init__(detail, **kwargs)

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from app.core.i18n import N_
+
 SCALE = Decimal("0.001")
 MAX_QUANTITY = Decimal("1000000")
 
@@ -41,9 +43,9 @@ def _check_text(value: Any) -> Any:
 
 def _check_scale(value: Decimal) -> Decimal:
     if not value.is_finite():
-        raise ValueError("must be a finite number")
+        raise ValueError(N_("must be a finite number"))
     if value != value.quantize(SCALE, rounding=ROUND_HALF_UP):
-        raise ValueError("at most 3 decimal places")
+        raise ValueError(N_("at most 3 decimal places"))
     return quantize(value)
 
 

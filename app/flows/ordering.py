@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
+from app.core.i18n import _l
 from app.core.idempotency import Claim, claim, give_back, idempotent
 from app.core.timeutil import utcnow
 from app.orders import service as orders
@@ -188,7 +189,9 @@ async def change_order(
             raise
         await payments.finish_amount_change(sessionmaker, settings, change)
         return await _public(sessionmaker, principal, order_id)
-    raise OrderChangedMeanwhile(f"The order changed {CHANGE_ATTEMPTS} times while this change ran")
+    raise OrderChangedMeanwhile(
+        _l("The order changed {n} times while this change ran", n=CHANGE_ATTEMPTS)
+    )
 
 
 async def _public(

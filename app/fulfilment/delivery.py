@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from app.accounts import audit
 from app.accounts.principal import Principal
+from app.core.i18n import _l
 from app.core.money import split_largest_remainder
 from app.core.quantity import quantize
 from app.fulfilment import access
@@ -76,9 +77,15 @@ async def _locked_shipment(
     await session.execute(select(Shipment.id).where(Shipment.id == shipment.id).with_for_update())
     await session.refresh(shipment)
     if shipment.status == ShipmentStatus.delivered:
-        raise AlreadyDelivered(f"Received by {shipment.received_by} at {shipment.delivered_at}")
+        raise AlreadyDelivered(
+            _l(
+                "Received by {name} at {at}",
+                name=shipment.received_by,
+                at=shipment.delivered_at,
+            )
+        )
     if shipment.status == ShipmentStatus.failed:
-        raise ShipmentFailed(f"Marked failed: {shipment.failure_reason}")
+        raise ShipmentFailed(_l("Marked failed: {reason}", reason=shipment.failure_reason))
     return shipment, cycle
 
 

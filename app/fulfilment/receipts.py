@@ -21,6 +21,7 @@ from app.accounts import audit
 from app.accounts.principal import Principal
 from app.aggregation.models import DeliveryOrder, DeliveryOrderLine, DeliveryOrderStatus
 from app.catalog.models import Product, Storage
+from app.core.i18n import _l
 from app.fulfilment import access
 from app.fulfilment.exceptions import (
     CycleNotClosed,
@@ -111,7 +112,7 @@ async def receive(
 ) -> GoodsReceipt:
     order, cycle = await access.delivery_order(session, principal, delivery_order_id, receive=True)
     if cycle.status != CycleStatus.closed:
-        raise CycleNotClosed(f"The cycle is {cycle.status}")
+        raise CycleNotClosed(_l("The cycle is {status}", status=cycle.status))
     lines = {
         line.sku_id: line
         for line in await session.scalars(
@@ -129,8 +130,10 @@ async def receive(
     taken = sorted(await session.scalars(select(Lot.code).where(col(Lot.code).in_(codes))))
     if taken:
         raise LotCodeTaken(
-            f"Lot code {taken[0]} was already received",
-            errors=[{"field": "lot_code", "detail": f"{code} is taken"} for code in taken],
+            _l("Lot code {code} was already received", code=taken[0]),
+            errors=[
+                {"field": "lot_code", "detail": _l("{code} is taken", code=code)} for code in taken
+            ],
         )
 
     receipt = GoodsReceipt(

@@ -25,6 +25,7 @@ from app.aggregation.models import DeliveryOrder, DeliveryOrderLine
 from app.brands.models import BrandSku
 from app.brands.skus import WEIGHED_UNITS, unit_weight_kg
 from app.catalog.models import Product, Unit
+from app.core.i18n import _l
 from app.fulfilment import access, packing
 from app.fulfilment.exceptions import CycleNotClosed, ShipmentsDelivered
 from app.fulfilment.models import Lot, Shipment, ShipmentItem, ShipmentLot, ShipmentStatus
@@ -43,7 +44,7 @@ async def build_shipments(
 ) -> list[Shipment]:
     cycle = await access.centre_cycle(session, principal, cycle_id)
     if cycle.status != CycleStatus.closed:
-        raise CycleNotClosed(f"The cycle is {cycle.status}")
+        raise CycleNotClosed(_l("The cycle is {status}", status=cycle.status))
     await _lock_cycle(session, cycle.id)
     shipments = {
         s.buyer_id: s

@@ -22,6 +22,7 @@ from app.accounts.exceptions import NetworkNotFound
 from app.accounts.models import Organization, OrganizationKind, Role
 from app.accounts.principal import Principal
 from app.core.config import Settings
+from app.core.i18n import _l
 from app.core.pagination import PageParams, paginate
 from app.orders.exceptions import CycleNotFound, CycleNotOpen, InvalidCycle
 from app.orders.models import CycleStatus, OrderCycle, OrderEvent
@@ -164,9 +165,14 @@ def ensure_open(cycle: OrderCycle, now: datetime) -> None:
     if cycle.status != CycleStatus.open or now >= cycle.closes_at:
         local = cycle.closes_at.astimezone(ZoneInfo(cycle.timezone))
         raise CycleNotOpen(
-            f"The cycle is {cycle.status}; its cut-off is {local.isoformat()} ({cycle.timezone})"
+            _l(
+                "The cycle is {status}; its cut-off is {cutoff} ({timezone})",
+                status=cycle.status,
+                cutoff=local.isoformat(),
+                timezone=cycle.timezone,
+            )
             if cycle.status == CycleStatus.open
-            else f"The cycle is {cycle.status}"
+            else _l("The cycle is {status}", status=cycle.status)
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.i18n import Message
 from app.core.problems import Conflict, InvalidInput, NotFound, Problem
 
 
@@ -62,7 +63,7 @@ class OrderChangedMeanwhile(Conflict):
     code = "order_changed_meanwhile"
     title = "The order changed while this change was being made; read it again and retry"
 
-    def __init__(self, detail: str | None = None, **kwargs: object) -> None:
+    def __init__(self, detail: str | Message | None = None, **kwargs: object) -> None:
         kwargs.setdefault("headers", {"Retry-After": "1"})
         super().__init__(detail, **kwargs)  # type: ignore[arg-type]
 

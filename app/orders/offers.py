@@ -15,6 +15,7 @@ from app.accounts.principal import Principal
 from app.brands import views as brand_views
 from app.brands.exceptions import SkuNotFound
 from app.brands.models import Brand, BrandSku
+from app.core.i18n import _l
 from app.core.quantity import is_multiple
 from app.core.timeutil import utcnow
 from app.orders import stock
@@ -35,7 +36,9 @@ OFFER_STATES = (CycleStatus.scheduled, CycleStatus.open)
 
 def _ensure_takes_offers(cycle: OrderCycle, now: datetime) -> None:
     if cycle.status not in OFFER_STATES or now >= cycle.closes_at:
-        raise CycleNotEditable(f"The cycle is {cycle.status} and its cut-off has passed")
+        raise CycleNotEditable(
+            _l("The cycle is {status} and its cut-off has passed", status=cycle.status)
+        )
 
 
 async def sku_of_network(session: AsyncSession, sku_id: str, network_id: str) -> BrandSku:
@@ -96,7 +99,7 @@ async def create_offer(
         )
     )
     if existing:
-        raise OfferExists(f"Change offer {existing} instead")
+        raise OfferExists(_l("Change offer {offer_id} instead", offer_id=existing))
     offer = Offer(
         cycle_id=cycle.id,
         sku_id=sku.id,
@@ -142,8 +145,8 @@ async def update_offer(
     elif delta < 0 and not await stock.remove_offered(session, cycle.id, sku.id, -delta):
         available = (await stock.stock_of(session, cycle.id, [sku.id]))[sku.id].available
         raise OfferBelowReserved(
-            f"At most {available} can be taken off this SKU's supply now",
-            errors=[{"field": "quantity", "detail": f"lower it by at most {available}"}],
+            _l("At most {available} can be taken off this SKU's supply now", available=available),
+            errors=[{"field": "quantity", "detail": _l("lower it by at most {n}", n=available)}],
         )
     before = {"quantity": offer.quantity, "min_delivery": offer.min_delivery}
     offer.quantity = data.quantity

@@ -17,6 +17,7 @@ from app.brands.exceptions import SkuNotFound
 from app.brands.schemas import SkuPublic
 from app.core.cache import RenderCache
 from app.core.etag import NOT_MODIFIED_RESPONSE, body_with_etag, etag_of
+from app.core.i18n import current_language
 from app.core.idempotency import (
     IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
@@ -199,7 +200,8 @@ async def list_skus(
         # newest audit event stamps the catalogue (read before the catalogue itself); with a
         # cycle the stock moves with every order, so those pages are built each time.
         stamp = await audit.latest_change(session)
-        key = (stamp, today, brand_id, category, q, page.cursor, page.limit)
+        # the language too: a page may carry translated labels
+        key = (stamp, today, current_language(), brand_id, category, q, page.cursor, page.limit)
         cached = CATALOGUE_PAGES.get(key)
         if cached is not None:
             return body_with_etag(request, *cached)

@@ -25,6 +25,7 @@ from app.accounts.principal import Principal
 from app.brands.models import BrandSku
 from app.core.config import Settings
 from app.core.db import after_commit
+from app.core.i18n import _l
 from app.core.metrics import ORDERS_PLACED
 from app.core.pagination import PageParams, paginate
 from app.core.quantity import is_multiple
@@ -333,7 +334,7 @@ async def price_change(
     the amount to hold before the change is stored (app.flows.ordering)."""
     order = await _own_order(session, principal, order_id)
     if order.status != OrderStatus.placed:
-        raise OrderNotChangeable(f"The order is {order.status}")
+        raise OrderNotChangeable(_l("The order is {status}", status=order.status))
     cycle = await get_cycle(session, order.cycle_id)
     ensure_open(cycle, utcnow())
     old = (await _lines(session, [order.id]))[order.id]
@@ -376,14 +377,18 @@ async def change_order(
     and nothing is stored. ``None``: whatever the total is now (no hold was placed for it)."""
     order, cycle = await _locked_own_order(session, principal, order_id)
     if order.status != OrderStatus.placed:
-        raise OrderNotChangeable(f"The order is {order.status}")
+        raise OrderNotChangeable(_l("The order is {status}", status=order.status))
     now = utcnow()
     ensure_open(cycle, now)
     old = (await _lines(session, [order.id]))[order.id]
     change = await _priced_change(session, cycle, old, data)
     if expected_total_cents is not None and change.total_cents != expected_total_cents:
         raise OrderChangedMeanwhile(
-            f"The new total is {change.total_cents} cents now, not {expected_total_cents}"
+            _l(
+                "The new total is {total} cents now, not {expected}",
+                total=change.total_cents,
+                expected=expected_total_cents,
+            )
         )
 
     await stock.release(session, cycle.id, change.less)
@@ -418,7 +423,7 @@ async def cancel_order(session: AsyncSession, principal: Principal, order_id: st
     if order.status == OrderStatus.cancelled:
         return order  # cancelling twice changes nothing
     if order.status != OrderStatus.placed:
-        raise OrderNotChangeable(f"The order is {order.status}")
+        raise OrderNotChangeable(_l("The order is {status}", status=order.status))
     now = utcnow()
     ensure_open(cycle, now)
     # the hold is released by the caller once this is committed (app.flows.ordering): no

@@ -30,6 +30,7 @@ from app.accounts import audit
 from app.accounts.models import Organization
 from app.core.config import Settings
 from app.core.db import transaction
+from app.core.i18n import _l
 from app.core.ids import new_id
 from app.core.timeutil import utcnow
 from app.orders.exceptions import OrderChangedMeanwhile
@@ -76,7 +77,9 @@ async def current_authorization(
 async def _require(session: AsyncSession, order_id: str) -> PaymentAuthorization:
     row = await current_authorization(session, order_id)
     if row is None:
-        raise PaymentAuthorizationNotFound(f"Order {order_id} has no payment authorisation")
+        raise PaymentAuthorizationNotFound(
+            _l("Order {order_id} has no payment authorisation", order_id=order_id)
+        )
     return row
 
 
@@ -264,7 +267,9 @@ async def plan_amount_change(
         change.step in (AmountStep.increase, AmountStep.decrease)
         and row.status != Status.authorized
     ):
-        raise PaymentNotChangeable(f"The payment is {row.status}; its amount cannot change")
+        raise PaymentNotChangeable(
+            _l("The payment is {status}; its amount cannot change", status=row.status)
+        )
     if change.step == AmountStep.release and row.status in TAKEN:
         raise PaymentNotChangeable("The payment was captured; refund it instead of cancelling")
     return change
@@ -434,7 +439,9 @@ async def capture_for_order(
         return await _refund_excess(sessionmaker, settings, row, final_amount_cents)
     if row.status == Status.cancelled and final_amount_cents == 0:
         return row
-    raise PaymentNotChangeable(f"The payment is {row.status}; nothing can be captured")
+    raise PaymentNotChangeable(
+        _l("The payment is {status}; nothing can be captured", status=row.status)
+    )
 
 
 async def _lock(session: AsyncSession, row_id: str) -> PaymentAuthorization:
@@ -453,7 +460,11 @@ async def _capture(
 ) -> PaymentAuthorization:
     if amount_cents > row.amount_cents:
         raise CaptureExceedsAuthorization(
-            f"The final amount {amount_cents} is above the {row.amount_cents} authorised"
+            _l(
+                "The final amount {amount} is above the {authorised} authorised",
+                amount=amount_cents,
+                authorised=row.amount_cents,
+            )
         )
     if amount_cents == 0:
         released = await release_for_order(sessionmaker, settings, order_id=row.order_id)
@@ -485,7 +496,11 @@ async def _refund_excess(
         return row
     if final_amount_cents > kept:
         raise CaptureExceedsAuthorization(
-            f"{kept} is already taken and cannot grow to {final_amount_cents}"
+            _l(
+                "{kept} is already taken and cannot grow to {amount}",
+                kept=kept,
+                amount=final_amount_cents,
+            )
         )
     provider = provider_for(row.provider, settings)
     # What is kept only ever shrinks, so the final amount names the refund step uniquely.

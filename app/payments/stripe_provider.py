@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 import stripe
 
 from app.core.config import Settings
+from app.core.i18n import _l
 from app.core.problems import Problem
 from app.orders.models import PaymentMethod
 from app.payments.exceptions import (
@@ -188,7 +189,10 @@ class StripeProvider:
         fields = _plain(intent)
         if fields.get("status") != HELD:
             raise PaymentNotChangeable(
-                f"The card payment is {fields.get('status')}; its amount can no longer change"
+                _l(
+                    "The card payment is {status}; its amount can no longer change",
+                    status=fields.get("status"),
+                )
             )
         return fields
 
@@ -276,7 +280,9 @@ class StripeProvider:
             raise PaymentDeclined(
                 "The card asks for the buyer's authentication (3-D Secure); use another card"
             )
-        raise PaymentDeclined(f"The card was not authorised (Stripe status {status})")
+        raise PaymentDeclined(
+            _l("The card was not authorised (Stripe status {status})", status=status)
+        )
 
     async def _release(self, ref: str, *, idempotency_key: str) -> None:
         """Best effort: an unreleased hold lapses at Stripe by itself after seven days."""

@@ -32,6 +32,7 @@ from app.accounts.principal import Principal
 from app.aggregation.models import DeliveryOrder
 from app.brands import pricing
 from app.brands.models import BrandSku
+from app.core.i18n import _l
 from app.core.money import split_largest_remainder
 from app.fulfilment.consolidation import milli
 from app.fulfilment.models import Lot, Shipment, ShipmentItem, ShipmentLot, ShipmentStatus
@@ -110,7 +111,7 @@ async def settleable_cycle(
     cycle = await cycles.get_cycle(session, cycle_id)
     principal.require_member(cycle.network_id, Role.admin, not_found=CycleNotFound)
     if cycle.status not in SETTLEABLE:
-        raise CycleNotClosed(f"The cycle is {cycle.status}")
+        raise CycleNotClosed(_l("The cycle is {status}", status=cycle.status))
     return cycle
 
 
@@ -162,7 +163,7 @@ async def readiness(session: AsyncSession, cycle: OrderCycle) -> list[dict[str, 
                     "rule": "receipt_missing",
                     "delivery_order_id": delivery_order_id,
                     "association_id": association_id,
-                    "detail": f"nothing received yet from {name}",
+                    "detail": _l("nothing received yet from {name}", name=name),
                 }
             )
     confirmed = list(
@@ -186,7 +187,7 @@ async def readiness(session: AsyncSession, cycle: OrderCycle) -> list[dict[str, 
             {
                 "rule": "shipments_not_built",
                 "order_ids": unpacked,
-                "detail": f"{len(unpacked)} confirmed orders are in no shipment yet",
+                "detail": _l("{n} confirmed orders are in no shipment yet", n=len(unpacked)),
             }
         )
     open_shipments = (
@@ -203,7 +204,9 @@ async def readiness(session: AsyncSession, cycle: OrderCycle) -> list[dict[str, 
                 "rule": "shipment_not_delivered",
                 "shipment_id": shipment_id,
                 "buyer_id": buyer_id,
-                "detail": f"the shipment for {name} is neither delivered nor marked failed",
+                "detail": _l(
+                    "the shipment for {name} is neither delivered nor marked failed", name=name
+                ),
             }
         )
     return errors
@@ -215,7 +218,11 @@ async def ensure_ready(session: AsyncSession, cycle: OrderCycle) -> None:
     errors = await readiness(session, cycle)
     if errors:
         raise CycleNotReady(
-            f"{len(errors)} things to finish before settling: " + errors[0]["detail"],
+            _l(
+                "{n} things to finish before settling: {first}",
+                n=len(errors),
+                first=errors[0]["detail"],
+            ),
             errors=errors,
         )
 

@@ -50,7 +50,7 @@ async def test_wrong_password_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_missing_form_fields_is_422(client: httpx.AsyncClient) -> None:
-    r = await client.post(TOKEN, data={"username": ADMIN_EMAIL})
+    r = await client.post(TOKEN, data={"username": ADMIN_EMAIL}, headers={"Accept-Language": "en"})
     body = assert_problem(r, 422, "validation_error")
     assert {"field": "password", "detail": "Field required"} in body["errors"]
 

@@ -46,7 +46,7 @@ async def test_every_answer_says_nosniff(api: Api, monkeypatch: pytest.MonkeyPat
     [
         ("DELETE", "/api/v1/organizations", {"GET", "POST"}),
         ("PUT", "/api/v1/products/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", {"GET", "PATCH"}),
-        ("POST", "/api/v1/me", {"GET"}),
+        ("POST", "/api/v1/me", {"GET", "PATCH"}),
     ],
 )
 async def test_a_405_allows_every_method_of_the_path(

@@ -103,8 +103,9 @@ async def test_every_failed_rule_in_one_answer(net: Network) -> None:
         "category_not_allowed",
         "missing_certification",
     }
+    # in the network's language (Spanish): "la certificación … caducó"
     assert (
-        "expired"
+        "caducó"
         in next(e for e in problem["errors"] if e["rule"] == "missing_certification")["detail"]
     )
 
@@ -134,7 +135,7 @@ async def test_a_suspended_licence_takes_the_supplier_out(net: Network) -> None:
         await net.approve(other_sku["id"], product["id"]), 422, "supplier_rules_failed"
     )
     assert rules_of(problem) == ["not_licensed"]
-    assert "suspended" in problem["errors"][0]["detail"]
+    assert "suspendida" in problem["errors"][0]["detail"]  # the network's language: Spanish
     await net.client.post(f"{licences}/reinstate", headers=net.admin)
     [supplier] = (await net.client.get(f"/api/v1/skus/{sku['id']}", headers=net.staff)).json()[
         "suppliers"
