@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -37,6 +39,50 @@ TAXONOMY: tuple[Seed, ...] = (
     Seed("prepared_food", "Comida preparada", True),
     Seed("crafts", "Artesanías", False),
 )
+
+
+# The English label of each category (``name`` is the Spanish one), so that an import may name
+# a category in either language.
+ENGLISH_NAMES: dict[str, str] = {
+    "dairy": "Dairy",
+    "eggs": "Eggs",
+    "poultry": "Poultry",
+    "small_livestock": "Small livestock (guinea pig, rabbit)",
+    "produce": "Fruit and vegetables",
+    "andean_grains": "Andean grains",
+    "flours": "Flours",
+    "fruit_pulps": "Fruit pulps",
+    "jams": "Jams",
+    "seasonings": "Seasonings and condiments",
+    "coffee": "Coffee",
+    "panela": "Panela",
+    "cacao": "Cacao",
+    "feed": "Animal feed",
+    "prepared_food": "Prepared food",
+    "crafts": "Crafts",
+}
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_ASIDE = re.compile(r"\s*\(.*\)\s*$")  # "Especies menores (cuy, conejo)" → "Especies menores"
+
+
+def label_key(text: str) -> str:
+    """How a written category is compared: without accents, case, or repeated spaces
+    (``"Lácteos"``, ``"LACTEOS"`` and ``"lacteos "`` are the same key)."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _SEPARATORS.sub(" ", plain.casefold()).strip()
+
+
+async def category_keys(session: AsyncSession) -> dict[str, str]:
+    """Every way a category may be written (its slug, its Spanish and its English label, each
+    also without a closing aside in brackets), as :func:`label_key`, to its slug (one query)."""
+    keys: dict[str, str] = {}
+    for category in await list_categories(session):
+        labels = [category.slug, category.name, ENGLISH_NAMES.get(category.slug, "")]
+        for label in [*labels, *(_ASIDE.sub("", label) for label in labels)]:
+            if label.strip():
+                keys.setdefault(label_key(label), category.slug)
+    return keys
 
 
 async def list_categories(session: AsyncSession) -> Sequence[Category]:
