@@ -233,3 +233,11 @@ async def test_garbage_is_a_clear_422(catalog: Catalog) -> None:
         assert hint in body["errors"][0]["detail"], (name, body)
     r = await catalog.client.get("/api/v1/products", headers=catalog.staff)
     assert r.json()["items"] == []
+
+
+async def test_a_header_of_many_cells_is_answered_quickly_and_briefly(catalog: Catalog) -> None:
+    header = ",".join(f"c{n}" for n in range(100_000)).encode()  # 100 000 unknown columns
+    body = assert_problem(await upload(catalog, header + b"\r\n"), 422, "import_invalid")
+    unknown = next(e for e in body["errors"] if e["detail"].startswith("unknown columns"))
+    assert unknown["detail"].endswith(" and 99980 more")
+    assert len(unknown["detail"]) < 1000
