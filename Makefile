@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 # operations the same one.
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist load
+# The port `make demo` and `make serve` listen on (127.0.0.1): `make demo PORT=8080`.
+PORT ?= 8000
 
 .PHONY: install demo serve test test-postgres lint format migrate clean messages compile-messages
 
@@ -41,11 +43,11 @@ compile-messages:
 	done
 
 demo: install
-	$(BIN)/minga demo
+	$(BIN)/minga demo --port $(PORT)
 
 serve: install
 	$(BIN)/minga db upgrade
-	$(BIN)/minga serve
+	$(BIN)/minga serve --port $(PORT)
 
 migrate: install
 	$(BIN)/minga db upgrade

@@ -244,7 +244,7 @@ def demo(
     summary and the demo logins, and serve the API."""
     from app.demo.client import DemoStepFailed
     from app.demo.data import DEMO_PASSWORD
-    from app.demo.report import render
+    from app.demo.report import local_time, render
     from app.demo.runner import run_demo
 
     started = time.perf_counter()
@@ -269,6 +269,12 @@ def demo(
     table.add_row("database", str(DEMO_DATABASE.resolve()))
     table.add_row(
         "network dashboard", f"GET /api/v1/networks/{result.world.network['id']}/dashboard"
+    )
+    table.add_row(
+        "open for orders",
+        f"cycle {result.run.open_cycle['id']} until "
+        f"{local_time(result.run.open_cycle['closes_at'])}: log in as a buyer and "
+        "POST /api/v1/orders",
     )
     table.add_row("API docs", f"http://{host}:{port}/docs")
     table.add_row("health", f"http://{host}:{port}/healthz  ·  /readyz")

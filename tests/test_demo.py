@@ -4,16 +4,20 @@ PostgreSQL runs of the suite), and what its whole cycle comes to."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from rich.console import Console
 
 from app.core import migrate
 from app.core.config import Settings, get_settings
+from app.core.timeutil import utcnow
 from app.demo import data, report
 from app.demo.runner import DemoResult, run_demo
+from app.main import create_app
 
 
 @pytest.fixture
@@ -95,3 +99,60 @@ async def test_the_demo_runs_a_whole_cycle(demo_settings: Settings) -> None:
     assert "admin@minga.ec" in text
     assert data.email("panzaleo") in text
     assert f"{report.money(paid)}" in text
+
+    # the next cycle is left open with offers: every printed buyer login orders right away
+    open_cycle = run.open_cycle
+    assert open_cycle["status"] == "open"
+    closes_at = datetime.fromisoformat(open_cycle["closes_at"])
+    assert closes_at > utcnow() + timedelta(days=2)
+    assert {o["sku_id"] for o in run.open_offers} == {
+        sku["id"] for key, sku in world.skus.items() if key in cycle_demand()
+    }
+    assert open_cycle["id"] in text
+    buyers = [login for login in world.logins if login.role == "buyer"]
+    assert {login.organization for login in buyers} == {b.name for b in data.BUYERS}
+    for login in buyers:
+        assert login.email in text
+    await order_as_each_buyer(demo_settings, open_cycle["id"], result)
+
+
+def cycle_demand() -> set[str]:
+    return {key for lines in data.ORDERS.values() for key in lines}
+
+
+async def order_as_each_buyer(settings: Settings, cycle_id: str, result: DemoResult) -> None:
+    """Log in as each printed buyer, on a new app over the demo's database, and order."""
+    app = create_app(settings)
+    world = result.world
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://minga.demo") as client:
+            for login in (x for x in world.logins if x.role == "buyer"):
+                r = await client.post(
+                    "/api/v1/auth/token",
+                    data={"username": login.email, "password": login.password},
+                )
+                assert r.status_code == 200, r.text
+                headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                r = await client.get(f"/api/v1/cycles/{cycle_id}/availability", headers=headers)
+                assert r.status_code == 200, r.text
+                available = {a["sku_id"]: Decimal(a["available"]) for a in r.json()}
+                lines = [
+                    {"sku_id": world.skus[key]["id"], "quantity": quantity}
+                    for key, quantity in data.ORDERS[login.organization].items()
+                ]
+                assert all(available[x["sku_id"]] >= Decimal(x["quantity"]) for x in lines)
+                r = await client.post(
+                    "/api/v1/orders",
+                    headers=headers,
+                    json={
+                        "buyer_id": world.buyers[login.organization]["id"],
+                        "cycle_id": cycle_id,
+                        "lines": lines,
+                        "payment_method": "invoice",
+                    },
+                )
+                assert r.status_code == 201, r.text
+                assert r.json()["cycle_id"] == cycle_id
+    finally:
+        await app.state.engine.dispose()

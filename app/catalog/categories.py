@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -68,6 +70,30 @@ def label(slug: str, name: str, language: str | None = None) -> str:
     catalogue does not know keeps its stored ``name``."""
     msgid = LABELS.get(slug)
     return gettext(msgid, language=language) if msgid else name
+
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_ASIDE = re.compile(r"\s*\(.*\)\s*$")  # "Especies menores (cuy, conejo)" → "Especies menores"
+
+
+def label_key(text: str) -> str:
+    """How a written category is compared: without accents, case, or repeated spaces
+    (``"Lácteos"``, ``"LACTEOS"`` and ``"lacteos "`` are the same key)."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _SEPARATORS.sub(" ", plain.casefold()).strip()
+
+
+async def category_keys(session: AsyncSession) -> dict[str, str]:
+    """Every way a category may be written (its slug, its Spanish and its English label, each
+    also without a closing aside in brackets), as :func:`label_key`, to its slug (one query)."""
+    keys: dict[str, str] = {}
+    for category in await list_categories(session):
+        # the slug, the Spanish name, and the English label (the catalogue's msgid)
+        written = [category.slug, category.name, LABELS.get(category.slug, "")]
+        for text in [*written, *(_ASIDE.sub("", text) for text in written)]:
+            if text.strip():
+                keys.setdefault(label_key(text), category.slug)
+    return keys
 
 
 async def list_categories(session: AsyncSession) -> Sequence[Category]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Path, Query, Request, Response, UploadFile
 from fastapi import status as http
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from app.accounts.exceptions import InsufficientRole, NotAnAssociation, OrganizationNotFound
 from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
@@ -24,6 +24,7 @@ from app.catalog.schemas import (
     ProductVersionPublic,
     SheetView,
 )
+from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.etag import CACHE_CONTROL, NOT_MODIFIED_RESPONSE, json_with_etag
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import InvalidInput, Unauthenticated, responses
@@ -109,6 +110,12 @@ async def list_products(
     response_model=ImportResult,
     status_code=http.HTTP_201_CREATED,
     summary="Create many draft sheets from a CSV file: all rows or none",
+    description="One row per sheet, with a header row naming the columns (in any order; "
+    "optional ones may be left out). Commas or semicolons separate the cells (the separator "
+    "is recognised); the text is UTF-8, with or without a BOM, or Windows-1252 (what Excel "
+    'writes as "CSV (delimitado por comas)"). Every problem of every row is answered at '
+    "once with its line number, and nothing is imported while one remains. A template with "
+    "an example row: `GET /products/import-template.csv`.\n\n" + importer.columns_description(),
     responses=responses(
         OrganizationNotFound,
         NotAnAssociation,
@@ -126,6 +133,27 @@ async def import_products(
 ) -> ImportResult:
     content = await file.read(importer.MAX_BYTES + 1)
     return await importer.import_products(session, principal, association_id, content)
+
+
+@router.get(
+    "/products/import-template.csv",
+    response_class=StreamingResponse,
+    summary="The import's columns: a header row and an example row to fill in (CSV)",
+    description="Fill it in a spreadsheet and send it to `POST /products/import`. "
+    "`?dialect=excel-es` gives it as a Spanish Excel opens it (semicolons, decimal comma).",
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV"}}
+    | responses(InsufficientRole)
+    | AUTH,
+)
+async def import_template(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    dialect: DialectQuery = CsvDialect.rfc4180,
+) -> StreamingResponse:
+    await service.require_association_staff(session, principal)
+    return csv_response(
+        "fichas-de-producto.csv", importer.COLUMNS, [importer.template_row()], dialect
+    )
 
 
 @router.get(

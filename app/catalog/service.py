@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from stdnum import ean
 from stdnum.exceptions import ValidationError
 
-from app.accounts.exceptions import NotAnAssociation, OrganizationNotFound
+from app.accounts.exceptions import InsufficientRole, NotAnAssociation, OrganizationNotFound
 from app.accounts.models import Organization, OrganizationKind
 from app.accounts.principal import Principal
 from app.catalog import drafts, search, sheets
@@ -128,6 +128,25 @@ async def association_for_write(
             errors=[{"field": "association_id", "detail": "not an association"}],
         )
     return org
+
+
+async def require_association_staff(session: AsyncSession, principal: Principal) -> None:
+    """Staff of some association (or a platform admin): who writes product sheets (one
+    query)."""
+    if principal.is_platform_admin:
+        return
+    if principal.roles:
+        found = await session.scalar(
+            select(Organization.id)
+            .where(
+                col(Organization.id).in_(list(principal.roles)),
+                Organization.kind == OrganizationKind.association,
+            )
+            .limit(1)
+        )
+        if found is not None:
+            return
+    raise InsufficientRole("This is for the staff of an association")
 
 
 # --- checking and applying what clients write ----------------------------------------------

@@ -1,11 +1,12 @@
 """One whole order cycle of the demo network through the API: offers, orders, close,
 receipts (with a shortfall, a surplus, a warm lot and weighed cheese), shipments, routes,
-delivery (with a return) and settlement; then the joint purchase of feed."""
+delivery (with a return) and settlement; then the joint purchase of feed; and last the next
+cycle, left open with every association's offers, so that a buyer who logs in can order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +38,8 @@ class CycleRun:
     dashboard: JSON = field(default_factory=dict)
     warm_lot: JSON = field(default_factory=dict)  # its traceability record
     campaign: JSON = field(default_factory=dict)
+    open_cycle: JSON = field(default_factory=dict)  # the next cycle, open for orders
+    open_offers: list[JSON] = field(default_factory=list)
 
 
 def demand() -> dict[str, Decimal]:
@@ -84,15 +87,13 @@ class CycleRunner:
         await self.ship_route_deliver()
         await self.settle()
         await self.feed_campaign()
+        await self.open_next_cycle()
         return self.run
 
-    async def open_and_offer(self) -> None:
+    async def new_cycle(self, closes_at: datetime, delivery: date) -> tuple[JSON, list[JSON]]:
+        """A cycle open from now until ``closes_at``, and every supplier's offer in it."""
         w = self.w
-        zone = ZoneInfo(data.TIMEZONE)
-        closes_at = self.now + timedelta(hours=2)
-        tomorrow = (self.now.astimezone(zone) + timedelta(days=1)).date()
-        delivery = max(tomorrow, closes_at.astimezone(zone).date())
-        self.run.cycle = await self.api.post(
+        cycle = await self.api.post(
             "/cycles",
             w.network_admin,
             {
@@ -104,10 +105,11 @@ class CycleRunner:
                 "allocation_policy": data.ALLOCATION_POLICY,
             },
         )
+        offers = []
         for (association, key), offered in offer_quantities(w).items():
-            self.run.offers.append(
+            offers.append(
                 await self.api.post(
-                    f"/cycles/{self.cycle_id}/offers",
+                    f"/cycles/{cycle['id']}/offers",
                     w.association_staff[association],
                     {
                         "sku_id": w.skus[key]["id"],
@@ -116,6 +118,22 @@ class CycleRunner:
                     },
                 )
             )
+        return cycle, offers
+
+    async def open_and_offer(self) -> None:
+        zone = ZoneInfo(data.TIMEZONE)
+        closes_at = self.now + timedelta(hours=2)
+        tomorrow = (self.now.astimezone(zone) + timedelta(days=1)).date()
+        delivery = max(tomorrow, closes_at.astimezone(zone).date())
+        self.run.cycle, self.run.offers = await self.new_cycle(closes_at, delivery)
+
+    async def open_next_cycle(self) -> None:
+        """The next cycle, open for orders for a few days (the scheduler closes it at its
+        cut-off while the demo server runs)."""
+        zone = ZoneInfo(data.TIMEZONE)
+        closes_at = self.now + timedelta(days=data.NEXT_CYCLE_OPEN_DAYS)
+        delivery = closes_at.astimezone(zone).date() + timedelta(days=1)
+        self.run.open_cycle, self.run.open_offers = await self.new_cycle(closes_at, delivery)
 
     async def place_orders(self) -> None:
         w = self.w

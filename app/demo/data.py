@@ -286,6 +286,7 @@ VEHICLES = (
 ALLOCATION_POLICY = "equal_share"
 # Each supplier offers its share (by members) of this multiple of the cycle's demand.
 OFFER_HEADROOM = "1.6"
+NEXT_CYCLE_OPEN_DAYS = 3  # the demo leaves its next cycle open for orders this long
 
 # What each buyer orders in the demo cycle (SKU key → quantity); the supermarket orders big.
 ORDERS = {

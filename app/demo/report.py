@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -310,6 +312,36 @@ def campaign_table(result: DemoResult) -> Table:
     return t
 
 
+def local_time(moment: str) -> str:
+    """An API timestamp as the demo network's wall-clock time."""
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo(data.TIMEZONE))
+    return f"{local:%Y-%m-%d %H:%M} ({data.TIMEZONE})"
+
+
+def open_cycle_table(result: DemoResult) -> Table:
+    """The next cycle, left open: what buyers can order in it right away."""
+    w, run = result.world, result.run
+    cycle = run.open_cycle
+    t = table(
+        f"Open for orders: cycle {cycle['id']} until {local_time(cycle['closes_at'])}, "
+        f"delivery {cycle['delivery_date']} · a buyer login below orders with "
+        "POST /api/v1/orders",
+        "SKU",
+        "offered",
+        "suppliers",
+        right=(1,),
+    )
+    offered: dict[str, Decimal] = defaultdict(Decimal)
+    suppliers: dict[str, list[str]] = defaultdict(list)
+    for offer in run.open_offers:
+        offered[offer["sku_id"]] += Decimal(offer["quantity"])
+        suppliers[offer["sku_id"]].append(w.association_name(offer["association_id"]))
+    for sku in w.skus.values():
+        if sku["id"] in offered:
+            t.add_row(sku["name"], qty(offered[sku["id"]]), ", ".join(suppliers[sku["id"]]))
+    return t
+
+
 def logins_table(result: DemoResult) -> Table:
     t = table("Demo logins (POST /api/v1/auth/token)", "role", "organisation", "email", "password")
     for column in t.columns[2:]:
@@ -328,6 +360,7 @@ def render(console: Console, result: DemoResult) -> None:
         routes_table,
         fairness_table,
         campaign_table,
+        open_cycle_table,
         logins_table,
     ):
         console.print(part(result))
@@ -335,5 +368,6 @@ def render(console: Console, result: DemoResult) -> None:
     failed = len(result.failed_steps)
     console.print(
         f"[bold]{len(result.steps)} API calls[/], {failed} failed; cycle "
-        f"{result.run.cycle['status']}; loaded in {result.seconds:.1f} s"
+        f"{result.run.cycle['status']}, next cycle {result.run.open_cycle['status']}; "
+        f"loaded in {result.seconds:.1f} s"
     )

@@ -36,6 +36,7 @@ from app.accounts.principal import Principal
 from app.aggregation.models import DeliveryOrderLine
 from app.brands.models import BrandSku
 from app.catalog.models import Product
+from app.core.csvexport import quantity as csv_quantity
 from app.fulfilment import access
 from app.fulfilment.models import Lot, Shipment, ShipmentLot
 from app.fulfilment.views import items_of, lot_codes_of
@@ -112,21 +113,21 @@ async def pick_list_rows(
     association = orgs[order.association_id].name
     for line in lines:
         sku = skus[line.sku_id]
-        head = [order.id, association, sku.id, sku.name, sku.unit, f"{line.quantity:.3f}"]
+        head = [order.id, association, sku.id, sku.name, sku.unit, csv_quantity(line.quantity)]
         sku_lots = [lot for lot in lots if lot.sku_id == line.sku_id]
         if not sku_lots:
             out.append([*head, "", "", "", "", "", "", ""])
         for lot in sku_lots:
             lot_cells = [
                 lot.code,
-                f"{lot.accepted_quantity:.3f}",
-                f"{lot.rejected_quantity:.3f}",
+                csv_quantity(lot.accepted_quantity),
+                csv_quantity(lot.rejected_quantity),
                 "yes" if lot.temperature_alert else "no",
             ]
             if not packed[lot.id]:
                 out.append([*head, *lot_cells, "", "", ""])
             for piece, shipment in packed[lot.id]:
-                where = [orgs[shipment.buyer_id].name, shipment.id, f"{piece.quantity:.3f}"]
+                where = [orgs[shipment.buyer_id].name, shipment.id, csv_quantity(piece.quantity)]
                 out.append([*head, *lot_cells, *where])
     return out
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath
-from app.core.csvexport import csv_response
+from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
 from app.core.schemas import PlainText
@@ -104,10 +104,15 @@ async def get_delivery_order(
     | AUTH,
 )
 async def pick_list(
-    session: SessionDep, principal: CurrentPrincipal, delivery_order_id: IdPath
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    delivery_order_id: IdPath,
+    dialect: DialectQuery = CsvDialect.rfc4180,
 ) -> StreamingResponse:
     rows = await documents.pick_list_rows(session, principal, delivery_order_id)
-    return csv_response(f"pick-list-{delivery_order_id}.csv", documents.PICK_LIST_COLUMNS, rows)
+    return csv_response(
+        f"pick-list-{delivery_order_id}.csv", documents.PICK_LIST_COLUMNS, rows, dialect
+    )
 
 
 # --- shipments -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.principal import Principal
+from app.core.csvexport import quantity as csv_quantity
 from app.core.db import transaction
 from app.settlement import views
 from app.settlement.schemas import InvoicePublic, PayoutPublic
@@ -85,7 +86,7 @@ def payout_rows(payouts: Sequence[PayoutPublic]) -> Iterator[list[Any]]:
                 line.sku_id,
                 line.product_id,
                 line.product_version,
-                f"{line.quantity:.3f}",
+                csv_quantity(line.quantity),
                 line.producer_price_cents,
                 line.amount_cents,
                 p.currency,

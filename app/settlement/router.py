@@ -11,7 +11,7 @@ from app.accounts import exceptions as accounts_exc
 from app.accounts.models import Role
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
-from app.core.csvexport import csv_response
+from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.idempotency import (
     IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
@@ -151,11 +151,14 @@ async def list_payouts(
     responses=CSV | responses(CycleNotFound) | AUTH,
 )
 async def export_payouts(
-    session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cycle_id: IdPath,
+    dialect: DialectQuery = CsvDialect.rfc4180,
 ) -> StreamingResponse:
     payouts = await views.list_payouts(session, principal, cycle_id)
     return csv_response(
-        f"payouts-{cycle_id}.csv", exports.PAYOUT_COLUMNS, exports.payout_rows(payouts)
+        f"payouts-{cycle_id}.csv", exports.PAYOUT_COLUMNS, exports.payout_rows(payouts), dialect
     )
 
 
@@ -186,11 +189,12 @@ async def export_invoices(
     buyer_id: IdQuery = None,
     network_id: IdQuery = None,
     cycle_id: IdQuery = None,
+    dialect: DialectQuery = CsvDialect.rfc4180,
 ) -> StreamingResponse:
     rows = exports.invoice_rows(
         sessionmaker, principal, buyer_id=buyer_id, network_id=network_id, cycle_id=cycle_id
     )
-    return csv_response("invoices.csv", exports.INVOICE_COLUMNS, rows)
+    return csv_response("invoices.csv", exports.INVOICE_COLUMNS, rows, dialect)
 
 
 @router.get(
