@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.accounts.bootstrap import ensure_platform_admin
+from app.api.docs import START_HERE, install_docs, operation_id
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
 from app.api.openapi import install_openapi
@@ -27,13 +28,6 @@ from app.flows.wiring import wire
 from app.orders.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
-
-DESCRIPTION = """
-Minga pools the orders of restaurants and supermarkets into joint sales of Andean producer
-associations under regional brands, and their input needs into joint purchases.
-
-Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
-"""
 
 
 async def bootstrap(app: FastAPI) -> None:
@@ -74,9 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Minga",
         version=__version__,
-        description=DESCRIPTION,
+        description=START_HERE,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # served from the app's own files by install_docs
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.engine = create_engine(settings)
@@ -102,4 +99,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health_router)
     app.include_router(api_router)
+    install_docs(app)
     return app
