@@ -26,6 +26,7 @@ from app.core.security import configure_password_hashing
 from app.flows.settlement import resume_settlements
 from app.flows.wiring import wire
 from app.orders.scheduler import Scheduler
+from app.public.router import router as public_router
 
 log = logging.getLogger(__name__)
 
@@ -99,5 +100,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(public_router)
     install_docs(app)
     return app
