@@ -8,6 +8,7 @@ kept in git); where the package folder cannot be written, it is compiled in memo
 
 from __future__ import annotations
 
+import contextlib
 import io
 from functools import lru_cache
 from pathlib import Path
@@ -57,10 +58,8 @@ def compiled(language: str) -> bytes:
         catalog = read_po(source, locale=language, domain=DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
-    try:
+    with contextlib.suppress(OSError):  # a read-only install: the catalogue stays in memory
         mo.write_bytes(buffer.getvalue())
-    except OSError:
-        pass  # a read-only install: the catalogue is used from memory
     return buffer.getvalue()
 
 

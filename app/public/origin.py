@@ -128,7 +128,8 @@ async def origin_page(
     sku = await session.get(BrandSku, lot.sku_id)
     brand = await session.get(Brand, sku.brand_id) if sku is not None else None
     cycle = await session.get(OrderCycle, lot.cycle_id)
-    assert association is not None and cycle is not None  # foreign keys
+    assert association is not None
+    assert cycle is not None
 
     origin = sheet.get("origin") or {}
     place = Place(
@@ -207,4 +208,3 @@ def _temperature(
         alert=alert,
         verdict=verdict,
     )
-

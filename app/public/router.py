@@ -103,8 +103,10 @@ async def read_origin_page(request: Request, session: SessionDep, lot_code: LotC
         headers["Cache-Control"] = CACHE_MISSING
         if as_json:
             raise LotNotFound(headers=headers)
-        html = environment(language).get_template("not_found.html").render(
-            language=language, code=lot_code
+        html = (
+            environment(language)
+            .get_template("not_found.html")
+            .render(language=language, code=lot_code)
         )
         return HTMLResponse(html, status_code=404, headers=headers)
     headers["Cache-Control"] = CACHE_FOUND

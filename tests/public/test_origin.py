@@ -111,7 +111,8 @@ async def test_the_same_content_as_json(client: httpx.AsyncClient, traced: Trace
     assert page.language == "en"
     assert page.lot_code == traced.cold
     assert page.product_name == SHEET
-    assert page.brand is not None and page.brand.name == "Sabores de Cotopaxi"
+    assert page.brand is not None
+    assert page.brand.name == "Sabores de Cotopaxi"
     assert page.association.name == "Asociación Sabores de Mulaló"
     assert (page.association.members_total, page.association.members_women) == (
         MEMBERS_TOTAL,
