@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette_compress import CompressMiddleware
 
 from app import __version__
 from app.accounts.bootstrap import ensure_platform_admin
@@ -29,6 +30,8 @@ from app.orders.scheduler import Scheduler
 from app.public.router import router as public_router
 
 log = logging.getLogger(__name__)
+
+COMPRESS_MIN_BYTES = 1024
 
 
 async def bootstrap(app: FastAPI) -> None:
@@ -94,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_multipart_bytes,
     )
+    # answers over 1 KB compressed (zstd, brotli or gzip, as the client accepts) for phones on
+    # rural links; PDFs and photos are left as they are, streams are compressed as they go
+    app.add_middleware(CompressMiddleware, minimum_size=COMPRESS_MIN_BYTES)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -20,6 +20,7 @@ MEMBERS_WOMEN = 31
 @dataclass
 class Traced:
     market: Market
+    floor: Floor
     cold: str  # received at 4.0 °C
     warm: str  # received at 11.5 °C: out of range for a chilled cheese
 
@@ -55,7 +56,7 @@ async def build_traced(api: Api) -> Traced:
         floor.first, floor.allocated(floor.first) - half, lot_code=warm, temperature_c="11.5"
     )
     assert half > Decimal(0)
-    return Traced(m, cold, warm)
+    return Traced(m, floor, cold, warm)
 
 
 @pytest.fixture
