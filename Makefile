@@ -12,7 +12,7 @@ PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist load
 # The port `make demo` and `make serve` listen on (127.0.0.1): `make demo PORT=8080`.
 PORT ?= 8000
 
-.PHONY: install demo serve test test-postgres lint format migrate clean messages compile-messages
+.PHONY: install demo serve test test-postgres lint format migrate clean messages compile-messages pages-messages
 
 install: $(STAMP)
 
@@ -69,6 +69,14 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix app tests migrations
 	$(BIN)/ruff format app tests migrations
+
+# The public pages' texts (gettext domain "pages"): extract into the .pot, merge into the
+# es/en catalogues (then translate what is new), compile (the app also compiles at start).
+pages-messages: install
+	$(BIN)/pybabel extract -F app/locales/pages-babel.cfg -o app/locales/pages.pot \
+		--project=minga --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -D pages -i app/locales/pages.pot -d app/locales --no-location --width=100
+	$(BIN)/pybabel compile -D pages -d app/locales --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache minga-demo.db*

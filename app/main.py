@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette_compress import CompressMiddleware
 
 from app import __version__
 from app.accounts.bootstrap import ensure_platform_admin
+from app.api.docs import START_HERE, install_docs, operation_id
 from app.api.errors import install_error_handlers
 from app.api.health import router as health_router
 from app.api.openapi import install_openapi
@@ -26,15 +28,11 @@ from app.core.security import configure_password_hashing
 from app.flows.settlement import resume_settlements
 from app.flows.wiring import wire
 from app.orders.scheduler import Scheduler
+from app.public.router import router as public_router
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = """
-Minga pools the orders of restaurants and supermarkets into joint sales of Andean producer
-associations under regional brands, and their input needs into joint purchases.
-
-Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
-"""
+COMPRESS_MIN_BYTES = 1024
 
 
 async def bootstrap(app: FastAPI) -> None:
@@ -75,9 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Minga",
         version=__version__,
-        description=DESCRIPTION,
+        description=START_HERE,
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # served from the app's own files by install_docs
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.engine = create_engine(settings)
@@ -98,10 +99,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_upload_bytes=settings.max_multipart_bytes,
     )
     app.add_middleware(LanguageMiddleware)  # the answer's language (app/core/i18n.py)
+    # answers over 1 KB compressed (zstd, brotli or gzip, as the client accepts) for phones on
+    # rural links; PDFs and photos are left as they are, streams are compressed as they go
+    app.add_middleware(CompressMiddleware, minimum_size=COMPRESS_MIN_BYTES)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(public_router)
+    install_docs(app)
     return app

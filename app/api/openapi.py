@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.api.docs import apply_summaries
 from app.core.limits import PayloadTooLarge
 from app.core.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -28,6 +29,7 @@ from app.core.problems import (
 REF = "#/components/schemas/{model}"
 PROBLEM_REF = {"$ref": REF.format(model=ProblemBody.__name__)}
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+HTML_MEDIA_TYPE = "text/html"
 METHODS = frozenset({"get", "put", "post", "delete", "patch", "options", "head", "trace"})
 
 
@@ -46,8 +48,12 @@ def _add(responses: dict[str, Any], problem: type[Problem]) -> None:
 
 
 def _as_problem(response: dict[str, Any]) -> None:
-    """One media type, with the schema of what is really sent."""
+    """The problem's media type, with the schema of what is really sent (and the HTML page
+    of a public page's error, which browsers get instead)."""
+    html = (response.get("content") or {}).get(HTML_MEDIA_TYPE)
     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": dict(PROBLEM_REF)}}
+    if html is not None:
+        response["content"][HTML_MEDIA_TYPE] = html
 
 
 def _is_problem(status: str, response: dict[str, Any]) -> bool:
@@ -97,7 +103,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(generate())
+            app.openapi_schema = document_problems(apply_summaries(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

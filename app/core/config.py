@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-dev-only-secret-key-for-minga-local-use"  # noqa: S105
+# Where the public pages are served (the origin page behind every label's QR code): the dev
+# server's address in development and tests; required everywhere else.
+DEV_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Environment(StrEnum):
@@ -74,6 +77,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
     cors_origins: list[str] = []
+    public_base_url: str = ""  # MINGA_PUBLIC_BASE_URL; see DEV_PUBLIC_BASE_URL
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:
@@ -85,6 +89,14 @@ class Settings(BaseSettings):
                 "MINGA_SECRET_KEY is still the development default; "
                 "set a long random secret before running in production"
             )
+        if not self.public_base_url:
+            if self.environment not in (Environment.dev, Environment.test):
+                raise ValueError(
+                    "MINGA_PUBLIC_BASE_URL is required outside development: the address "
+                    "that the QR codes on labels point at, e.g. https://minga.example.org"
+                )
+            self.public_base_url = DEV_PUBLIC_BASE_URL
+        self.public_base_url = self.public_base_url.rstrip("/")
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("MINGA_SECRET_KEY must be at least 32 characters long")
         return self

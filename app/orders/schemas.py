@@ -174,12 +174,21 @@ class StandingOrderRunPublic(BaseModel):
     created_at: datetime
 
 
+class StandingLinePublic(BaseModel):
+    """A standing order's line as answered (``LineIn`` is what is written: one model for
+    both would give the OpenAPI document two schemas of one name)."""
+
+    sku_id: str
+    quantity: Quantity
+    preferred_association_id: str | None = None
+
+
 class StandingOrderPublic(BaseModel):
     id: str
     buyer_id: str
     network_id: str
     payment_method: str
-    lines: list[LineIn]
+    lines: list[StandingLinePublic]
     active: bool
     created_at: datetime
     runs: list[StandingOrderRunPublic] = []

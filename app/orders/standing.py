@@ -30,6 +30,7 @@ from app.orders.models import OrderCycle, PaymentMethod, StandingOrder, Standing
 from app.orders.schemas import (
     LineIn,
     SkippedLine,
+    StandingLinePublic,
     StandingOrderCreate,
     StandingOrderPublic,
     StandingOrderRunPublic,
@@ -143,7 +144,7 @@ async def standing_publics(
             buyer_id=r.buyer_id,
             network_id=r.network_id,
             payment_method=r.payment_method,
-            lines=[LineIn.model_validate(line) for line in r.lines],
+            lines=[StandingLinePublic.model_validate(line) for line in r.lines],
             active=r.active,
             created_at=r.created_at,
             runs=runs[r.id],

@@ -77,6 +77,20 @@ def test_production_refuses_the_default_secret() -> None:
     ok = Settings(
         environment=Environment.production,
         secret_key="x" * 40,
+        public_base_url="https://minga.example.org/",
         _env_file=None,  # type: ignore[call-arg]
     )
     assert ok.environment is Environment.production
+    assert ok.public_base_url == "https://minga.example.org"
+
+
+def test_production_needs_the_public_base_url() -> None:
+    """The QR codes on labels point there: outside development there is no default."""
+    with pytest.raises(ValidationError, match="MINGA_PUBLIC_BASE_URL"):
+        Settings(
+            environment=Environment.production,
+            secret_key="x" * 40,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+    dev = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert dev.public_base_url == "http://127.0.0.1:8000"
