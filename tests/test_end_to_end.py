@@ -373,7 +373,12 @@ async def test_a_whole_cycle_through_the_api(
     # --- close and aggregate ---
     closed = await ok(await c.post(f"{V1}/cycles/{cycle['id']}/close", headers=net_admin))
     assert closed["skus"] == [
-        {"sku_id": sku["id"], "demand": "43.000", "final_unit_price_cents": 360}
+        {
+            "sku_id": sku["id"],
+            "sku_name": sku["name"],
+            "demand": "43.000",
+            "final_unit_price_cents": 360,
+        }
     ]
     allocations = await ok(await c.get(f"{V1}/cycles/{cycle['id']}/allocations", headers=net_admin))
     assert sum(Decimal(a["quantity"]) for a in allocations) == 43

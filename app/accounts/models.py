@@ -59,6 +59,11 @@ class Organization(SQLModel, table=True):
     members_total: int | None = None
     members_women: int | None = None
     payment_terms_days: int | None = None
+    # how people reach it: the street address (the parish alone does not find a door), a
+    # phone, and what a driver needs to know (which door, when the kitchen takes goods)
+    address: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=40)
+    delivery_notes: str | None = Field(default=None, max_length=500)
     created_at: datetime = timestamp()
 
 

@@ -78,6 +78,20 @@ class OrganizationCreate(Strict):
     members_total: int | None = Field(default=None, ge=0, le=1_000_000)
     members_women: int | None = Field(default=None, ge=0, le=1_000_000)
     payment_terms_days: int | None = Field(default=None, ge=0, le=180)
+    address: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+        | None
+    ) = None
+    phone: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{5,38}$")
+        ]
+        | None
+    ) = None
+    delivery_notes: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+        | None
+    ) = None
 
 
 class OrganizationPublic(BaseModel):
@@ -99,6 +113,9 @@ class OrganizationPublic(BaseModel):
     members_total: int | None
     members_women: int | None
     payment_terms_days: int | None
+    address: str | None = None
+    phone: str | None = None
+    delivery_notes: str | None = None
     created_at: datetime
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.accounts import audit, passwords
+from app.accounts import audit, passwords, served
 from app.accounts.exceptions import (
     AlreadyInNetwork,
     AlreadyMember,
@@ -134,7 +134,8 @@ async def create_organization(
 
 
 def visible_organizations(principal: Principal) -> SelectOfScalar[Organization]:
-    """Organisations the caller may read: their own, and the associations of their networks."""
+    """Organisations the caller may read: their own, the associations of their networks,
+    and those their organisations serve (a centre's buyers and suppliers, see ``served``)."""
     stmt = select(Organization)
     if principal.is_platform_admin:
         return stmt
@@ -150,6 +151,7 @@ def visible_organizations(principal: Principal) -> SelectOfScalar[Organization]:
             col(Organization.id).in_(own),
             col(Organization.id).in_(of_my_networks),
             col(Organization.id).in_(my_networks),
+            *served.conditions(col(Organization.id), own),
         )
     )
 

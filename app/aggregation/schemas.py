@@ -17,6 +17,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 class SkuClose(BaseModel):
     sku_id: str
+    sku_name: str
     demand: Quantity
     final_unit_price_cents: int
 
@@ -30,21 +31,27 @@ class CloseResult(BaseModel):
 
 class AllocationPublic(BaseModel):
     sku_id: str
+    sku_name: str
     association_id: str
+    association_name: str
+    parish: str = Field(description="The association's parish")
     offer_id: str
     quantity: Quantity
     pinned: Quantity
     producer_price_cents: int
     product_id: str
+    product_name: str
     product_version: int
     minimum_waived: bool
 
 
 class DeliveryLinePublic(BaseModel):
     sku_id: str
+    sku_name: str
     quantity: Quantity
     producer_price_cents: int
     product_id: str
+    product_name: str
     product_version: int
 
 
@@ -52,7 +59,10 @@ class DeliveryOrderPublic(BaseModel):
     id: str
     cycle_id: str
     association_id: str
+    association_name: str
+    parish: str = Field(description="The association's parish")
     collection_centre_id: str
+    collection_centre_name: str
     status: str
     lines: list[DeliveryLinePublic]
 

@@ -33,7 +33,7 @@ from app.aggregation.schemas import (
     SkuClose,
 )
 from app.aggregation.types import Policy
-from app.brands import pricing
+from app.brands import names, pricing
 from app.brands.models import BrandSku, SkuSupplier
 from app.brands.skus import tiers_of
 from app.core.config import Settings
@@ -269,6 +269,7 @@ async def close_result(session: AsyncSession, cycle: OrderCycle) -> CloseResult:
     for sku_id, quantity, count in rows:
         demand[sku_id] += quantity * count
     tiers = await tiers_of(session, sorted(demand))
+    sku_names = await names.skus(session, demand)
     return CloseResult(
         id=cycle.id,
         status=cycle.status,
@@ -276,6 +277,7 @@ async def close_result(session: AsyncSession, cycle: OrderCycle) -> CloseResult:
         skus=[
             SkuClose(
                 sku_id=sku_id,
+                sku_name=sku_names.get(sku_id, ""),
                 demand=demand[sku_id],
                 final_unit_price_cents=pricing.tier_for(
                     tiers[sku_id], demand[sku_id]

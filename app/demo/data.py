@@ -247,6 +247,20 @@ BUYERS = (
           purchase_order_number="OC-LTG-2026-0147"),
 )  # fmt: skip
 
+# How a driver finds each buyer (by buyer key): street address, phone, delivery notes.
+BUYER_CONTACTS = {
+    "mama.miche": ("Av. Amazonas 12-40 y Quito", "+593 3 281 0101",
+                   "Entrada por la cocina, calle Quito; preguntar por Michelle"),
+    "charlie": ("Calle Sánchez de Orellana 5-21", "+593 3 281 0202",
+                "Pago en efectivo al entregar; timbre lateral"),
+    "el.anzuelo": ("Av. Unidad Nacional 3-58", "+593 3 281 0303",
+                   "Descargar por el parqueadero posterior"),
+    "jimmy": ("Calle Guayaquil 7-19 y Belisario Quevedo", "+593 3 281 0404",
+              "No antes de las 9:00; cámara de frío al fondo"),
+    "santa.maria": ("Av. Eloy Alfaro km 1, bodega 4", "+593 3 281 0505",
+                    "Andén 2; presentar la orden de compra OC-LTG-2026-0147"),
+}  # fmt: skip
+
 K = Sku
 SKUS = (
     # key, name, category, unit, pack, kg per unit, producer price, tiers (volume, price), GTIN

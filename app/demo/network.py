@@ -240,8 +240,16 @@ class Builder:
     async def buyer(self, b: data.Buyer) -> None:
         w = self.world
         place = data.Place(b.parish, b.canton, b.latitude, b.longitude)
+        address, phone, notes = data.BUYER_CONTACTS[b.key]
         org = await self.organization(
-            "buyer", b.name, place, buyer_type=b.buyer_type, payment_terms_days=b.terms_days
+            "buyer",
+            b.name,
+            place,
+            buyer_type=b.buyer_type,
+            payment_terms_days=b.terms_days,
+            address=address,
+            phone=phone,
+            delivery_notes=notes,
         )
         w.buyers[b.name] = org
         # a buyer's admin: orders, and sets when the buyer takes deliveries

@@ -8,8 +8,10 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.accounts import served
 from app.core.config import Settings
 from app.flows import closing, settlement
+from app.fulfilment import access
 from app.orders import cycles, payments_port, standing
 from app.payments.order_payments import OrderPayments
 from app.payments.reconcile import Reconciliation, reconcile
@@ -31,8 +33,10 @@ async def reconcile_now_and_then(
 
 
 def wire() -> None:
-    """Install the payment port of orders and the hooks of cycles (idempotent)."""
+    """Install the payment port of orders, the hooks of cycles and what a collection centre
+    serves (idempotent)."""
     payments_port.install(OrderPayments())
+    served.install(access.served_by_centres)
     cycles.hooks.on_open[:] = [standing.place_on_open]
     cycles.hooks.closer = closing.close_at_cut_off
     cycles.hooks.every_tick[:] = [settlement.resume_settlements, reconcile_now_and_then]

@@ -7,8 +7,11 @@ of other organisations answer 404, so their existence does not leak.
 
 from __future__ import annotations
 
-from sqlalchemy import or_
+from collections.abc import Sequence
+
+from sqlalchemy import or_, union
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import CompoundSelect
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -21,7 +24,22 @@ from app.fulfilment.exceptions import (
 )
 from app.fulfilment.models import Shipment
 from app.orders import cycles
-from app.orders.models import OrderCycle
+from app.orders.models import Order, OrderCycle
+
+
+def served_by_centres(centre_ids: Sequence[str]) -> CompoundSelect[tuple[str]]:
+    """The organisations the centres among ``centre_ids`` serve: buyers with an order or a
+    shipment in one of their cycles, and associations with a delivery order to them. Its
+    staff may read those (``app.accounts.served``): names, addresses, phones for the route."""
+    ids = list(centre_ids)
+    their_cycles = select(OrderCycle.id).where(col(OrderCycle.collection_centre_id).in_(ids))
+    return union(
+        select(Order.buyer_id).where(col(Order.cycle_id).in_(their_cycles)),
+        select(Shipment.buyer_id).where(col(Shipment.collection_centre_id).in_(ids)),
+        select(DeliveryOrder.association_id).where(
+            col(DeliveryOrder.collection_centre_id).in_(ids)
+        ),
+    )
 
 
 def runs_centre(principal: Principal, cycle: OrderCycle) -> bool:

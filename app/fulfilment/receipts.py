@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from app.accounts import audit
 from app.accounts.principal import Principal
 from app.aggregation.models import DeliveryOrder, DeliveryOrderLine, DeliveryOrderStatus
+from app.brands import names
 from app.catalog.models import Product, Storage
 from app.core.i18n import _l
 from app.fulfilment import access
@@ -232,11 +233,13 @@ async def _update_totals(
     await session.flush()
 
 
-def lot_line(lot: Lot) -> ReceiptLinePublic:
+def lot_line(lot: Lot, sku_name: str, product_name: str) -> ReceiptLinePublic:
     return ReceiptLinePublic(
         lot_code=lot.code,
         sku_id=lot.sku_id,
+        sku_name=sku_name,
         product_id=lot.product_id,
+        product_name=product_name,
         product_version=lot.product_version,
         accepted_quantity=lot.accepted_quantity,
         rejected_quantity=lot.rejected_quantity,
@@ -250,19 +253,33 @@ def lot_line(lot: Lot) -> ReceiptLinePublic:
 async def receipt_publics(
     session: AsyncSession, receipts: Sequence[GoodsReceipt]
 ) -> list[ReceiptPublic]:
-    """Receipts with their lots, in one query whatever their number."""
+    """Receipts with their lots and names, in four queries whatever their number."""
     lots: dict[str, list[ReceiptLinePublic]] = {r.id: [] for r in receipts}
-    for lot in await session.scalars(
-        select(Lot).where(col(Lot.receipt_id).in_(list(lots))).order_by(col(Lot.code))
-    ):
-        lots[lot.receipt_id].append(lot_line(lot))
+    found = (
+        await session.scalars(
+            select(Lot).where(col(Lot.receipt_id).in_(list(lots))).order_by(col(Lot.code))
+        )
+    ).all()
+    sku_names = await names.skus(session, (lot.sku_id for lot in found))
+    products = await names.products(session, (lot.product_id for lot in found))
+    orgs = await names.organizations(
+        session,
+        [r.association_id for r in receipts] + [r.collection_centre_id for r in receipts],
+    )
+    for lot in found:
+        lots[lot.receipt_id].append(
+            lot_line(lot, sku_names.get(lot.sku_id, ""), products.get(lot.product_id, ""))
+        )
     return [
         ReceiptPublic(
             id=r.id,
             delivery_order_id=r.delivery_order_id,
             cycle_id=r.cycle_id,
             association_id=r.association_id,
+            association_name=orgs.get(r.association_id, names.UNKNOWN_ORG).name,
+            parish=orgs.get(r.association_id, names.UNKNOWN_ORG).parish,
             collection_centre_id=r.collection_centre_id,
+            collection_centre_name=orgs.get(r.collection_centre_id, names.UNKNOWN_ORG).name,
             received_at=r.received_at,
             received_by_user_id=r.received_by_user_id,
             temperature_alert=r.temperature_alert,
@@ -291,15 +308,20 @@ async def delivery_order_view(
         )
     ).all()
     totals = await received_totals(session, [order.id])
+    sku_names = await names.skus(session, (line.sku_id for line in lines))
+    products = await names.products(session, (line.product_id for line in lines))
+    orgs = await names.organizations(session, [order.association_id, order.collection_centre_id])
     views = []
     for line in lines:
         accepted, rejected = totals[(order.id, line.sku_id)]
         views.append(
             DeliveryLineView(
                 sku_id=line.sku_id,
+                sku_name=sku_names.get(line.sku_id, ""),
                 quantity=line.quantity,
                 producer_price_cents=line.producer_price_cents,
                 product_id=line.product_id,
+                product_name=products.get(line.product_id, ""),
                 product_version=line.product_version,
                 accepted_quantity=accepted,
                 rejected_quantity=rejected,
@@ -311,7 +333,10 @@ async def delivery_order_view(
         id=order.id,
         cycle_id=order.cycle_id,
         association_id=order.association_id,
+        association_name=orgs.get(order.association_id, names.UNKNOWN_ORG).name,
+        parish=orgs.get(order.association_id, names.UNKNOWN_ORG).parish,
         collection_centre_id=order.collection_centre_id,
+        collection_centre_name=orgs.get(order.collection_centre_id, names.UNKNOWN_ORG).name,
         status=order.status,
         lines=views,
         receipts=await receipt_publics(session, receipts),

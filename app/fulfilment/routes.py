@@ -30,6 +30,7 @@ from sqlmodel import col, select
 from app.accounts import audit
 from app.accounts.models import Organization
 from app.accounts.principal import Principal
+from app.brands import names
 from app.core.config import Settings
 from app.fulfilment import access, routing
 from app.fulfilment.distances import Matrix, direct_delivery_km, estimate_matrix, osrm_matrix
@@ -336,7 +337,8 @@ def _km(metres: int) -> float:
 
 
 async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic:
-    """The stored plan, with ETAs in the network's time zone (three queries)."""
+    """The stored plan, with ETAs in the network's time zone and each stop's buyer with how
+    to reach it (five queries)."""
     cycle = await session.get(OrderCycle, plan.cycle_id)
     assert cycle is not None
     midnight = datetime.combine(cycle.delivery_date, time(0), tzinfo=ZoneInfo(cycle.timezone))
@@ -361,8 +363,36 @@ async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic
         )
     }
 
+    buyers = await names.organizations(
+        session,
+        [s.buyer_id for group in stops.values() for s in group]
+        + [u.get("buyer_id") for u in plan.unassigned],
+    )
+
     def at(seconds: int) -> datetime:
         return midnight + timedelta(seconds=seconds)
+
+    def stop_public(s: RouteStop) -> StopPublic:
+        buyer = buyers.get(s.buyer_id, names.UNKNOWN_ORG)
+        return StopPublic(
+            shipment_id=s.shipment_id,
+            buyer_id=s.buyer_id,
+            buyer_name=buyer.name,
+            parish=buyer.parish,
+            address=buyer.address,
+            phone=buyer.phone,
+            delivery_notes=buyer.delivery_notes,
+            sequence=s.sequence,
+            eta=at(s.eta_seconds),
+            load_kg=s.load_kg,
+            latitude=s.latitude,
+            longitude=s.longitude,
+        )
+
+    def unassigned_public(u: dict[str, Any]) -> UnassignedPublic:
+        buyer_id = u.get("buyer_id")
+        name = buyers[buyer_id].name if buyer_id in buyers else None
+        return UnassignedPublic(**u, buyer_name=name)
 
     routed = sum(r.distance_m for r in routes)
     return RoutePlanPublic(
@@ -378,22 +408,11 @@ async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic
                 duration_minutes=round(r.duration_s / 60),
                 departure=at(r.departure_s),
                 load_kg=r.load_kg,
-                stops=[
-                    StopPublic(
-                        shipment_id=s.shipment_id,
-                        buyer_id=s.buyer_id,
-                        sequence=s.sequence,
-                        eta=at(s.eta_seconds),
-                        load_kg=s.load_kg,
-                        latitude=s.latitude,
-                        longitude=s.longitude,
-                    )
-                    for s in stops[r.id]
-                ],
+                stops=[stop_public(s) for s in stops[r.id]],
             )
             for r in routes
         ],
-        unassigned=[UnassignedPublic(**u) for u in plan.unassigned],
+        unassigned=[unassigned_public(u) for u in plan.unassigned],
         distance_km=_km(routed + plan.legs_to_centre_m),
         routed_km=_km(routed),
         legs_to_centre_km=_km(plan.legs_to_centre_m),
@@ -439,6 +458,7 @@ def geojson(plan: RoutePlanPublic, depot: tuple[float, float]) -> dict[str, Any]
                         "vehicle_id": route.vehicle_id,
                         "shipment_id": stop.shipment_id,
                         "buyer_id": stop.buyer_id,
+                        "buyer_name": stop.buyer_name,
                         "sequence": stop.sequence,
                         "eta": stop.eta.isoformat(),
                         "load_kg": f"{stop.load_kg:.3f}",

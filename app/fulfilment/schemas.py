@@ -68,7 +68,9 @@ class ReceiptCreate(Strict):
 class ReceiptLinePublic(BaseModel):
     lot_code: str
     sku_id: str
+    sku_name: str
     product_id: str
+    product_name: str
     product_version: int
     accepted_quantity: Quantity
     rejected_quantity: Quantity
@@ -83,7 +85,10 @@ class ReceiptPublic(BaseModel):
     delivery_order_id: str
     cycle_id: str
     association_id: str
+    association_name: str
+    parish: str = Field(description="The association's parish")
     collection_centre_id: str
+    collection_centre_name: str
     received_at: datetime
     received_by_user_id: str | None
     temperature_alert: bool
@@ -92,9 +97,11 @@ class ReceiptPublic(BaseModel):
 
 class DeliveryLineView(BaseModel):
     sku_id: str
+    sku_name: str
     quantity: Quantity
     producer_price_cents: int
     product_id: str
+    product_name: str
     product_version: int
     accepted_quantity: Quantity
     rejected_quantity: Quantity
@@ -109,7 +116,10 @@ class DeliveryOrderView(BaseModel):
     id: str
     cycle_id: str
     association_id: str
+    association_name: str
+    parish: str = Field(description="The association's parish")
     collection_centre_id: str
+    collection_centre_name: str
     status: str
     lines: list[DeliveryLineView]
     receipts: list[ReceiptPublic]
@@ -120,6 +130,7 @@ class DeliveryOrderView(BaseModel):
 
 class ShipmentLinePublic(BaseModel):
     sku_id: str
+    sku_name: str
     quantity: Quantity
     lot_codes: list[str]
     weight_kg: Quantity
@@ -130,6 +141,7 @@ class ShipmentLinePublic(BaseModel):
 
 class ReturnPublic(BaseModel):
     sku_id: str
+    sku_name: str
     quantity: Quantity
     reason: str | None
 
@@ -138,7 +150,10 @@ class ShipmentPublic(BaseModel):
     id: str
     cycle_id: str
     buyer_id: str
+    buyer_name: str
+    parish: str = Field(description="The buyer's parish")
     collection_centre_id: str
+    collection_centre_name: str
     status: str
     weight_kg: Quantity
     chilled: bool
@@ -209,6 +224,11 @@ class DeliveryWindowPublic(BaseModel):
 class StopPublic(BaseModel):
     shipment_id: str
     buyer_id: str
+    buyer_name: str
+    parish: str = Field(description="The buyer's parish")
+    address: str | None = Field(description="The buyer's street address, where it gave one")
+    phone: str | None
+    delivery_notes: str | None = Field(description="What the driver needs to know")
     sequence: int
     eta: datetime = Field(description="Start of service, local time of the network")
     load_kg: Quantity
@@ -230,6 +250,7 @@ class RoutePublic(BaseModel):
 class UnassignedPublic(BaseModel):
     shipment_id: str
     buyer_id: str | None = None
+    buyer_name: str | None = None
     reason: str
 
 

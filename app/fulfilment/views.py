@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.accounts.principal import Principal
+from app.brands import names
 from app.core.pagination import PageParams, paginate
 from app.fulfilment import access
 from app.fulfilment.models import Lot, Shipment, ShipmentItem, ShipmentLot, ShipmentStatus
@@ -50,7 +51,7 @@ async def lot_codes_of(
 async def shipment_publics(
     session: AsyncSession, shipments: Sequence[Shipment]
 ) -> list[ShipmentPublic]:
-    """Shipments with their lines, lots and billed quantities, in three queries."""
+    """Shipments with their lines, lots, billed quantities and names, in five queries."""
     ids = [s.id for s in shipments]
     items = await items_of(session, ids)
     packed = await lot_codes_of(session, ids)
@@ -59,6 +60,11 @@ async def shipment_publics(
         line.id: line.billed_quantity
         for line in await session.scalars(select(OrderLine).where(col(OrderLine.id).in_(line_ids)))
     }
+    sku_names = await names.skus(session, (i.sku_id for group in items.values() for i in group))
+    orgs = await names.organizations(
+        session,
+        [s.buyer_id for s in shipments] + [s.collection_centre_id for s in shipments],
+    )
     out = []
     for shipment in shipments:
         by_sku: dict[str, list[ShipmentItem]] = defaultdict(list)
@@ -69,6 +75,7 @@ async def shipment_publics(
             if lot.code not in codes[lot.sku_id]:
                 codes[lot.sku_id].append(lot.code)
         delivered = shipment.status == ShipmentStatus.delivered
+        buyer = orgs.get(shipment.buyer_id, names.UNKNOWN_ORG)
         lines = []
         returns = []
         for sku_id, group in by_sku.items():
@@ -78,6 +85,7 @@ async def shipment_publics(
             lines.append(
                 ShipmentLinePublic(
                     sku_id=sku_id,
+                    sku_name=sku_names.get(sku_id, ""),
                     quantity=quantity,
                     lot_codes=codes[sku_id],
                     weight_kg=sum((i.weight_kg for i in group), Decimal(0)),
@@ -94,7 +102,10 @@ async def shipment_publics(
                 reasons = sorted({i.return_reason for i in group if i.return_reason})
                 returns.append(
                     ReturnPublic(
-                        sku_id=sku_id, quantity=returned, reason="; ".join(reasons) or None
+                        sku_id=sku_id,
+                        sku_name=sku_names.get(sku_id, ""),
+                        quantity=returned,
+                        reason="; ".join(reasons) or None,
                     )
                 )
         out.append(
@@ -102,7 +113,12 @@ async def shipment_publics(
                 id=shipment.id,
                 cycle_id=shipment.cycle_id,
                 buyer_id=shipment.buyer_id,
+                buyer_name=buyer.name,
+                parish=buyer.parish,
                 collection_centre_id=shipment.collection_centre_id,
+                collection_centre_name=orgs.get(
+                    shipment.collection_centre_id, names.UNKNOWN_ORG
+                ).name,
                 status=shipment.status,
                 weight_kg=shipment.weight_kg,
                 chilled=shipment.chilled,

@@ -21,12 +21,13 @@ from app.accounts import audit
 from app.accounts.exceptions import NetworkNotFound
 from app.accounts.models import Organization, OrganizationKind, Role
 from app.accounts.principal import Principal
+from app.brands import names
 from app.core.config import Settings
 from app.core.i18n import _l
 from app.core.pagination import PageParams, paginate
 from app.orders.exceptions import CycleNotFound, CycleNotOpen, InvalidCycle
 from app.orders.models import CycleStatus, OrderCycle, OrderEvent
-from app.orders.schemas import CycleCreate
+from app.orders.schemas import CycleCreate, CyclePublic
 
 _table: Any = OrderCycle.__table__  # type: ignore[attr-defined]
 
@@ -252,3 +253,20 @@ async def run_cut_off(
     if hooks.closer is None:
         raise NotWired("no cycle closer is wired: call app.flows.wiring.wire() at start-up")
     await hooks.closer(session, settings, cycle, now)
+
+
+async def cycle_publics(session: AsyncSession, rows: Sequence[OrderCycle]) -> list[CyclePublic]:
+    """Cycles with the names of their network and collection centre (one query for names)."""
+    orgs = await names.organizations(
+        session, [c.network_id for c in rows] + [c.collection_centre_id for c in rows]
+    )
+    return [
+        CyclePublic.model_validate(
+            {
+                **c.model_dump(),
+                "network_name": orgs.get(c.network_id, names.UNKNOWN_ORG).name,
+                "collection_centre_name": orgs.get(c.collection_centre_id, names.UNKNOWN_ORG).name,
+            }
+        )
+        for c in rows
+    ]

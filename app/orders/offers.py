@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from app.accounts import audit
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.brands import names
 from app.brands import views as brand_views
 from app.brands.exceptions import SkuNotFound
 from app.brands.models import Brand, BrandSku
@@ -29,7 +30,7 @@ from app.orders.exceptions import (
     OfferNotFound,
 )
 from app.orders.models import CycleStatus, Offer, OrderCycle
-from app.orders.schemas import OfferCreate, OfferUpdate
+from app.orders.schemas import OfferCreate, OfferPublic, OfferUpdate
 
 OFFER_STATES = (CycleStatus.scheduled, CycleStatus.open)
 
@@ -177,3 +178,20 @@ async def list_offers(
     if not principal.is_member(cycle.network_id):
         stmt = stmt.where(col(Offer.association_id).in_(list(principal.roles)))
     return (await session.scalars(stmt)).all()
+
+
+async def offer_publics(session: AsyncSession, rows: Sequence[Offer]) -> list[OfferPublic]:
+    """Offers with their SKU's and association's names (two queries whatever their number)."""
+    sku_names = await names.skus(session, (o.sku_id for o in rows))
+    orgs = await names.organizations(session, (o.association_id for o in rows))
+    return [
+        OfferPublic.model_validate(
+            {
+                **o.model_dump(),
+                "sku_name": sku_names.get(o.sku_id, ""),
+                "association_name": orgs.get(o.association_id, names.UNKNOWN_ORG).name,
+                "parish": orgs.get(o.association_id, names.UNKNOWN_ORG).parish,
+            }
+        )
+        for o in rows
+    ]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.brands import pricing
+from app.brands import names, pricing
 from app.brands.skus import tiers_of
 from app.core.money import cents_times
 from app.orders import stock
@@ -42,9 +42,11 @@ async def availability(session: AsyncSession, cycle_id: str) -> list[Availabilit
     supply = await stock.stock_of(session, cycle_id)
     sku_ids = sorted(supply)
     prices = await unit_prices(session, cycle_id, sku_ids)
+    sku_names = await names.skus(session, sku_ids)
     return [
         Availability(
             sku_id=sku_id,
+            sku_name=sku_names.get(sku_id, ""),
             offered=supply[sku_id].offered,
             reserved=supply[sku_id].reserved,
             available=supply[sku_id].available,

@@ -69,7 +69,7 @@ async def create_cycle(
     cycle = await cycles.create_cycle(session, principal, body)
     if cycle.opens_at <= utcnow():
         await cycles.open_cycle(session, settings, cycle, utcnow())
-    return CyclePublic.model_validate(cycle, from_attributes=True)
+    return (await cycles.cycle_publics(session, [cycle]))[0]
 
 
 @router.get("/cycles", response_model=Page[CyclePublic], tags=["cycles"], responses=AUTH)
@@ -83,10 +83,7 @@ async def list_cycles(
     rows, cursor = await cycles.list_cycles(
         session, network_id=network_id, status=status, page=page
     )
-    return Page(
-        items=[CyclePublic.model_validate(c, from_attributes=True) for c in rows],
-        next_cursor=cursor,
-    )
+    return Page(items=await cycles.cycle_publics(session, rows), next_cursor=cursor)
 
 
 @router.get(
@@ -96,9 +93,7 @@ async def list_cycles(
     responses=responses(exc.CycleNotFound) | AUTH,
 )
 async def get_cycle(session: SessionDep, _: CurrentPrincipal, cycle_id: IdPath) -> CyclePublic:
-    return CyclePublic.model_validate(
-        await cycles.get_cycle(session, cycle_id), from_attributes=True
-    )
+    return (await cycles.cycle_publics(session, [await cycles.get_cycle(session, cycle_id)]))[0]
 
 
 @router.get(
@@ -139,7 +134,7 @@ async def create_offer(
     session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath, body: OfferCreate
 ) -> OfferPublic:
     offer = await offers.create_offer(session, principal, cycle_id, body)
-    return OfferPublic.model_validate(offer, from_attributes=True)
+    return (await offers.offer_publics(session, [offer]))[0]
 
 
 @router.patch(
@@ -156,7 +151,7 @@ async def update_offer(
     body: OfferUpdate,
 ) -> OfferPublic:
     offer = await offers.update_offer(session, principal, cycle_id, offer_id, body)
-    return OfferPublic.model_validate(offer, from_attributes=True)
+    return (await offers.offer_publics(session, [offer]))[0]
 
 
 @router.get(
@@ -169,7 +164,7 @@ async def list_offers(
     session: SessionDep, principal: CurrentPrincipal, cycle_id: IdPath
 ) -> list[OfferPublic]:
     rows = await offers.list_offers(session, principal, cycle_id)
-    return [OfferPublic.model_validate(o, from_attributes=True) for o in rows]
+    return await offers.offer_publics(session, rows)
 
 
 # --- the catalogue, with a cycle's availability and prices --------------------------------

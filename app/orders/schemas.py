@@ -30,7 +30,9 @@ class CycleCreate(Strict):
 class CyclePublic(BaseModel):
     id: str
     network_id: str
+    network_name: str
     collection_centre_id: str
+    collection_centre_name: str
     opens_at: datetime
     closes_at: datetime
     delivery_date: date
@@ -59,7 +61,10 @@ class OfferPublic(BaseModel):
     id: str
     cycle_id: str
     sku_id: str
+    sku_name: str
     association_id: str
+    association_name: str
+    parish: str = Field(description="The association's parish")
     quantity: Quantity
     min_delivery: Quantity
     created_at: datetime
@@ -68,6 +73,7 @@ class OfferPublic(BaseModel):
 
 class Availability(BaseModel):
     sku_id: str
+    sku_name: str
     offered: Quantity
     reserved: Quantity
     available: Quantity
@@ -100,8 +106,10 @@ class OrderUpdate(Strict):
 
 class LinePublic(BaseModel):
     sku_id: str
+    sku_name: str
     quantity: Quantity
     preferred_association_id: str | None
+    preferred_association_name: str | None = None
     unit_price_cents: int
     line_total_cents: int
     confirmed_quantity: Quantity | None = None
@@ -140,6 +148,7 @@ class OrderPublic(BaseModel):
     id: str
     cycle_id: str
     buyer_id: str
+    buyer_name: str
     status: OrderStatus
     payment_method: str
     purchase_order_number: str | None

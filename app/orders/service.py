@@ -22,6 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.accounts.exceptions import OrganizationNotFound
 from app.accounts.models import Organization, OrganizationKind, Role, User
 from app.accounts.principal import Principal
+from app.brands import names
 from app.brands.models import BrandSku
 from app.core.config import Settings
 from app.core.db import after_commit
@@ -455,15 +456,22 @@ async def list_orders(
 
 
 async def order_publics(session: AsyncSession, orders: Sequence[Order]) -> list[OrderPublic]:
-    """Orders with their lines and payment, in three queries whatever the page size."""
+    """Orders with their lines, payment and names, in five queries whatever the page size."""
     ids = [o.id for o in orders]
     lines = await _lines(session, ids)
     payments = await payment_port().payments_of(session, ids)
+    all_lines = [line for group in lines.values() for line in group]
+    sku_names = await names.skus(session, (line.sku_id for line in all_lines))
+    orgs = await names.organizations(
+        session,
+        [o.buyer_id for o in orders] + [line.preferred_association_id for line in all_lines],
+    )
     return [
         OrderPublic(
             id=o.id,
             cycle_id=o.cycle_id,
             buyer_id=o.buyer_id,
+            buyer_name=orgs.get(o.buyer_id, names.UNKNOWN_ORG).name,
             status=OrderStatus(o.status),
             payment_method=o.payment_method,
             purchase_order_number=o.purchase_order_number,
@@ -471,8 +479,12 @@ async def order_publics(session: AsyncSession, orders: Sequence[Order]) -> list[
             lines=[
                 LinePublic(
                     sku_id=line.sku_id,
+                    sku_name=sku_names.get(line.sku_id, ""),
                     quantity=line.quantity,
                     preferred_association_id=line.preferred_association_id,
+                    preferred_association_name=orgs[line.preferred_association_id].name
+                    if line.preferred_association_id in orgs
+                    else None,
                     unit_price_cents=line.unit_price_cents,
                     line_total_cents=lifecycle.line_amount(line),
                     confirmed_quantity=line.confirmed_quantity,

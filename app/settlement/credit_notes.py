@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.brands import names
 from app.brands.models import BrandSku
 from app.core.money import cents_times
 from app.orders import lifecycle
@@ -213,15 +214,22 @@ async def mark_refunded(session: AsyncSession, order_id: str) -> None:
 async def credit_note_publics(
     session: AsyncSession, notes: list[CreditNote]
 ) -> list[CreditNotePublic]:
+    """Credit notes with their lines, invoice numbers and names, in four queries."""
     lines: dict[str, list[CreditNoteLinePublic]] = {n.id: [] for n in notes}
-    for line in await session.scalars(
-        select(CreditNoteLine)
-        .where(col(CreditNoteLine.credit_note_id).in_(list(lines)))
-        .order_by(col(CreditNoteLine.sku_id))
-    ):
+    found = (
+        await session.scalars(
+            select(CreditNoteLine)
+            .where(col(CreditNoteLine.credit_note_id).in_(list(lines)))
+            .order_by(col(CreditNoteLine.sku_id))
+        )
+    ).all()
+    sku_names = await names.skus(session, (line.sku_id for line in found))
+    buyers = await names.organizations(session, (n.buyer_id for n in notes))
+    for line in found:
         lines[line.credit_note_id].append(
             CreditNoteLinePublic(
                 sku_id=line.sku_id,
+                sku_name=sku_names.get(line.sku_id, ""),
                 quantity=line.quantity,
                 unit_price_cents=line.unit_price_cents,
                 amount_cents=line.amount_cents,
@@ -246,6 +254,7 @@ async def credit_note_publics(
             invoice_number=numbers[n.invoice_id],
             cycle_id=n.cycle_id,
             buyer_id=n.buyer_id,
+            buyer_name=buyers.get(n.buyer_id, names.UNKNOWN_ORG).name,
             order_id=n.order_id,
             issued_at=n.issued_at,
             currency=n.currency,

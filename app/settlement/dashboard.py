@@ -79,6 +79,7 @@ async def network_dashboard(
     routed_km, direct_km = await delivery_km(session, settled)
     return Dashboard(
         network_id=network_id,
+        network_name=network.name,
         currency=network.currency or "USD",
         cycles_settled=len(settled),
         revenue_cents=revenue,
@@ -87,6 +88,7 @@ async def network_dashboard(
         volume_by_sku=[
             SkuVolume(
                 sku_id=sku_id,
+                sku_name=names.get(sku_id, ""),
                 name=names.get(sku_id, ""),
                 quantity=volume[sku_id],
                 revenue_cents=revenue_by_sku[sku_id],

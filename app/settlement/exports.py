@@ -21,6 +21,7 @@ from app.settlement.schemas import InvoicePublic, PayoutPublic
 INVOICE_COLUMNS = (
     "number",
     "buyer_id",
+    "buyer_name",
     "order_id",
     "purchase_order_number",
     "issued_at",
@@ -35,8 +36,12 @@ INVOICE_COLUMNS = (
 )
 PAYOUT_COLUMNS = (
     "association_id",
+    "association_name",
+    "parish",
     "sku_id",
+    "sku_name",
     "product_id",
+    "product_name",
     "product_version",
     "quantity",
     "producer_price_cents",
@@ -49,6 +54,7 @@ def invoice_row(i: InvoicePublic) -> list[Any]:
     return [
         i.number,
         i.buyer_id,
+        i.buyer_name,
         i.order_id,
         i.purchase_order_number,
         i.issued_at,
@@ -83,8 +89,12 @@ def payout_rows(payouts: Sequence[PayoutPublic]) -> Iterator[list[Any]]:
         for line in p.lines:
             yield [
                 p.association_id,
+                p.association_name,
+                p.parish,
                 line.sku_id,
+                line.sku_name,
                 line.product_id,
+                line.product_name,
                 line.product_version,
                 csv_quantity(line.quantity),
                 line.producer_price_cents,

@@ -23,6 +23,7 @@ class Breakdown(BaseModel):
 
 class InvoiceLinePublic(BaseModel):
     sku_id: str
+    sku_name: str
     quantity: Quantity
     nominal_quantity: Quantity | None = None
     weighed: bool = False
@@ -44,6 +45,7 @@ class CreditNoteCreate(Strict):
 
 class CreditNoteLinePublic(BaseModel):
     sku_id: str
+    sku_name: str
     quantity: Quantity
     unit_price_cents: int
     amount_cents: int
@@ -58,6 +60,7 @@ class CreditNotePublic(BaseModel):
     invoice_number: str
     cycle_id: str
     buyer_id: str
+    buyer_name: str
     order_id: str
     issued_at: datetime
     currency: str
@@ -71,8 +74,10 @@ class InvoicePublic(BaseModel):
     id: str
     number: str
     network_id: str
+    network_name: str
     cycle_id: str
     buyer_id: str
+    buyer_name: str
     order_id: str
     issued_at: datetime
     due_on: date
@@ -88,7 +93,9 @@ class InvoicePublic(BaseModel):
 
 class PayoutLinePublic(BaseModel):
     sku_id: str
+    sku_name: str
     product_id: str
+    product_name: str
     product_version: int
     quantity: Quantity
     nominal_quantity: Quantity | None = None
@@ -109,6 +116,8 @@ class PayoutPublic(BaseModel):
     id: str
     cycle_id: str
     association_id: str
+    association_name: str
+    parish: str = Field(description="The association's parish")
     currency: str
     amount_cents: int
     gross_cents: int = 0
@@ -135,6 +144,7 @@ class PaymentNeeded(BaseModel):
 
     order_id: str
     buyer_id: str
+    buyer_name: str
     reason: str
 
 
@@ -153,13 +163,15 @@ class SettlementResult(BaseModel):
 
 class SkuVolume(BaseModel):
     sku_id: str
-    name: str
+    sku_name: str
+    name: str = Field(description="The SKU's name (as sku_name; kept for older clients)")
     quantity: Quantity
     revenue_cents: int
 
 
 class Dashboard(BaseModel):
     network_id: str
+    network_name: str
     currency: str
     cycles_settled: int
     revenue_cents: int

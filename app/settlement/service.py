@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from app.accounts.models import Organization, Role
 from app.accounts.principal import Principal
 from app.aggregation.models import DeliveryOrder
-from app.brands import pricing
+from app.brands import names, pricing
 from app.brands.models import BrandSku
 from app.core.i18n import _l
 from app.core.money import split_largest_remainder
@@ -534,11 +534,17 @@ async def settlement_result(session: AsyncSession, cycle: OrderCycle) -> Settlem
             select(Order).where(Order.cycle_id == cycle.id, col(Order.payment_issue).is_not(None))
         )
     ).all()
+    buyers = await names.organizations(session, (o.buyer_id for o in needing))
     return SettlementResult(
         cycle_id=cycle.id,
         status=cycle.status,
         payment_needed=[
-            PaymentNeeded(order_id=o.id, buyer_id=o.buyer_id, reason=o.payment_issue or "")
+            PaymentNeeded(
+                order_id=o.id,
+                buyer_id=o.buyer_id,
+                buyer_name=buyers.get(o.buyer_id, names.UNKNOWN_ORG).name,
+                reason=o.payment_issue or "",
+            )
             for o in needing
         ],
         invoices=len(invoices),

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.principal import Principal
+from app.brands import names
 from app.core.pagination import PageParams, paginate
 from app.orders import cycles
 from app.settlement.credit_notes import credit_note_publics
@@ -126,14 +127,22 @@ async def invoice_publics(
         )
     ):
         credited[line_id] += quantity
-    for line in await session.scalars(
-        select(InvoiceLine)
-        .where(col(InvoiceLine.invoice_id).in_(list(lines)))
-        .order_by(col(InvoiceLine.sku_id))
-    ):
+    found = (
+        await session.scalars(
+            select(InvoiceLine)
+            .where(col(InvoiceLine.invoice_id).in_(list(lines)))
+            .order_by(col(InvoiceLine.sku_id))
+        )
+    ).all()
+    sku_names = await names.skus(session, (line.sku_id for line in found))
+    orgs = await names.organizations(
+        session, [i.buyer_id for i in invoices] + [i.network_id for i in invoices]
+    )
+    for line in found:
         lines[line.invoice_id].append(
             InvoiceLinePublic(
                 sku_id=line.sku_id,
+                sku_name=sku_names.get(line.sku_id, ""),
                 quantity=line.quantity,
                 nominal_quantity=line.nominal_quantity,
                 weighed=line.weighed,
@@ -148,8 +157,10 @@ async def invoice_publics(
             id=i.id,
             number=i.number,
             network_id=i.network_id,
+            network_name=orgs.get(i.network_id, names.UNKNOWN_ORG).name,
             cycle_id=i.cycle_id,
             buyer_id=i.buyer_id,
+            buyer_name=orgs.get(i.buyer_id, names.UNKNOWN_ORG).name,
             order_id=i.order_id,
             issued_at=i.issued_at,
             due_on=i.due_on,
@@ -176,15 +187,23 @@ async def list_payouts(
         stmt = stmt.where(col(Payout.association_id).in_(list(principal.roles)))
     payouts = (await session.scalars(stmt.order_by(col(Payout.association_id)))).all()
     lines: dict[str, list[PayoutLinePublic]] = {p.id: [] for p in payouts}
-    for line in await session.scalars(
-        select(PayoutLine)
-        .where(col(PayoutLine.payout_id).in_(list(lines)))
-        .order_by(col(PayoutLine.sku_id))
-    ):
+    found = (
+        await session.scalars(
+            select(PayoutLine)
+            .where(col(PayoutLine.payout_id).in_(list(lines)))
+            .order_by(col(PayoutLine.sku_id))
+        )
+    ).all()
+    sku_names = await names.skus(session, (line.sku_id for line in found))
+    products = await names.products(session, (line.product_id for line in found))
+    orgs = await names.organizations(session, (p.association_id for p in payouts))
+    for line in found:
         lines[line.payout_id].append(
             PayoutLinePublic(
                 sku_id=line.sku_id,
+                sku_name=sku_names.get(line.sku_id, ""),
                 product_id=line.product_id,
+                product_name=products.get(line.product_id, ""),
                 product_version=line.product_version,
                 quantity=line.quantity,
                 nominal_quantity=line.nominal_quantity,
@@ -214,6 +233,8 @@ async def list_payouts(
             id=p.id,
             cycle_id=p.cycle_id,
             association_id=p.association_id,
+            association_name=orgs.get(p.association_id, names.UNKNOWN_ORG).name,
+            parish=orgs.get(p.association_id, names.UNKNOWN_ORG).parish,
             currency=p.currency,
             amount_cents=p.amount_cents,
             gross_cents=p.gross_cents,

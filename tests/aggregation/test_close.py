@@ -38,7 +38,12 @@ async def test_close_allocates_prices_and_writes_delivery_orders(market: Market)
     result = await _close(m, key="close-1")
     assert result["status"] == "closed"
     assert result["skus"] == [
-        {"sku_id": m.sku["id"], "demand": "16.000", "final_unit_price_cents": 400}
+        {
+            "sku_id": m.sku["id"],
+            "sku_name": m.sku["name"],
+            "demand": "16.000",
+            "final_unit_price_cents": 400,
+        }
     ]
     allocations = (
         await m.client.get(f"/api/v1/cycles/{m.cycle['id']}/allocations", headers=m.net.admin)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from app.core.text import normalize, terms
 from tests.catalog.helpers import PNG, Catalog
 from tests.utils import assert_problem
+from tests.utils.queries import count_statements
 
 URL = "/api/v1/products"
 
@@ -132,21 +130,6 @@ async def test_pages_follow_the_cursor(catalog: Catalog) -> None:
             break
     assert len(seen) == 5
     assert set(seen) == created
-
-
-@contextmanager
-def count_statements(app: FastAPI) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 async def test_a_page_takes_the_same_number_of_queries_whatever_its_size(

@@ -40,7 +40,14 @@ async def test_delivery_with_returns(floor: Floor) -> None:
         "8.000",
     )
     assert line["billed_quantity"] == "8.000"
-    assert done["returns"] == [{"sku_id": sku_id, "quantity": "2.000", "reason": "queso golpeado"}]
+    assert done["returns"] == [
+        {
+            "sku_id": sku_id,
+            "sku_name": f.m.sku["name"],
+            "quantity": "2.000",
+            "reason": "queso golpeado",
+        }
+    ]
 
     placed = await f.get_order(order["id"], headers=f.m.buyer_staff)
     assert placed["status"] == "delivered"

@@ -78,6 +78,7 @@ async def test_cold_chain_capacity_and_windows(floor: Floor) -> None:
         {
             "shipment_id": day["shipments"][day["big"]["id"]]["id"],
             "buyer_id": day["big"]["id"],
+            "buyer_name": day["big"]["name"],
             "reason": "over_capacity",
         }
     ]

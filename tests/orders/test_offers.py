@@ -10,6 +10,7 @@ async def test_offers_add_up_in_availability(market: Market) -> None:
     row = await market.availability()
     assert row == {
         "sku_id": market.sku["id"],
+        "sku_name": market.sku["name"],
         "offered": "50.000",
         "reserved": "0.000",
         "available": "50.000",

@@ -1457,5 +1457,12 @@ async def test_closing_again_after_packing_answers_what_the_close_decided(
     assert (
         r.json()["skus"]
         == first["skus"]
-        == [{"sku_id": m.sku["id"], "demand": "10.000", "final_unit_price_cents": 400}]
+        == [
+            {
+                "sku_id": m.sku["id"],
+                "sku_name": m.sku["name"],
+                "demand": "10.000",
+                "final_unit_price_cents": 400,
+            }
+        ]
     )

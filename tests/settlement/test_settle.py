@@ -138,7 +138,13 @@ async def test_exports_and_dashboard(market: Market) -> None:  # noqa: F811
     assert board["revenue_cents"] == 4000
     assert board["producer_share"] == 0.625
     assert board["volume_by_sku"] == [
-        {"sku_id": m.sku["id"], "name": m.sku["name"], "quantity": "10.000", "revenue_cents": 4000}
+        {
+            "sku_id": m.sku["id"],
+            "sku_name": m.sku["name"],
+            "name": m.sku["name"],
+            "quantity": "10.000",
+            "revenue_cents": 4000,
+        }
     ]
     assert board["associations_total"] == 2
     assert board["associations_paid"] == 2
