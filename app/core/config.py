@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEV_PUBLIC_BASE_URL = "http://127.0.0.1:8000"  # `minga serve`'s default address
 DEFAULT_SECRET_KEY = "change-me-dev-only-secret-key-for-minga-local-use"  # noqa: S105
 
 
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     log_level: str = "INFO"
     cors_origins: list[str] = []
+    # Where the public site answers (the lot pages behind every label's QR, `/t/{lot_code}`):
+    # the dev server by default in development and tests, required in production.
+    public_base_url: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:
@@ -85,6 +89,10 @@ class Settings(BaseSettings):
                 "MINGA_SECRET_KEY is still the development default; "
                 "set a long random secret before running in production"
             )
+        if not self.public_base_url:
+            if self.environment is Environment.production:
+                raise ValueError("MINGA_PUBLIC_BASE_URL is required outside development")
+            self.public_base_url = DEV_PUBLIC_BASE_URL
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("MINGA_SECRET_KEY must be at least 32 characters long")
         return self

@@ -26,6 +26,7 @@ from app.orders.models import (
     PaymentMethod,
 )
 from app.payments.models import PaymentAuthorization
+from app.settlement import taxes
 from app.settlement.models import (
     CreditNote,
     CreditNoteLine,
@@ -161,14 +162,20 @@ async def check_cycle(session: AsyncSession, cycle: OrderCycle) -> LedgerReport:
             0,
             f"invoice {invoice.number}",
             invoice.total_cents,
-            sum(x.amount_cents for x in by_invoice[invoice.id]),
+            sum(x.amount_cents + x.tax_cents for x in by_invoice[invoice.id]),
+        )
+        report.expect(
+            0,
+            f"invoice {invoice.number} tax",
+            invoice.tax_cents,
+            sum(taxes.line_tax(x.amount_cents, x.tax_rate_bps) for x in by_invoice[invoice.id]),
         )
     for note in credit_notes.values():
         report.expect(
             0,
             f"credit note {note.number}",
             note.total_cents,
-            sum(x.amount_cents for x in credit_lines if x.credit_note_id == note.id),
+            sum(x.amount_cents + x.tax_cents for x in credit_lines if x.credit_note_id == note.id),
         )
 
     # 2: each invoice line's producer part is split among its suppliers, to the cent

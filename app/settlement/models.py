@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import foreign_key, id_field, timestamp
@@ -19,6 +19,23 @@ class InvoiceCounter(SQLModel, table=True):
     last_number: int = 0
     # credit notes are numbered apart, gapless too
     last_credit_number: int = 0
+
+
+class TaxRate(SQLModel, table=True):
+    """The sales tax a network charges on a category (IVA in Ecuador and Colombia), in basis
+    points of the line's amount; a category without a row is taxed at 0 %."""
+
+    __tablename__ = "tax_rates"
+    __table_args__ = (CheckConstraint("rate_bps >= 0 AND rate_bps <= 10000", name="rate_in_range"),)
+
+    network_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", primary_key=True
+    )
+    category: str = Field(max_length=40, foreign_key="categories.slug", primary_key=True)
+    rate_bps: int
+    name: str = Field(default="IVA", max_length=40)
+    updated_at: datetime = timestamp()
+    updated_by_user_id: str | None = Field(default=None, max_length=36)
 
 
 class Invoice(SQLModel, table=True):
@@ -37,7 +54,9 @@ class Invoice(SQLModel, table=True):
     currency: str = Field(sa_type=String(3))
     payment_method: str = Field(sa_type=String(24))
     purchase_order_number: str | None = Field(default=None, max_length=64)
+    # the lines' amounts plus their taxes
     total_cents: int
+    tax_cents: int = 0
     price_breakdown: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -55,6 +74,9 @@ class InvoiceLine(SQLModel, table=True):
     weighed: bool = False
     unit_price_cents: int
     amount_cents: int
+    # the network's rate for the SKU's category at settlement, and the tax on the amount
+    tax_rate_bps: int = 0
+    tax_cents: int = 0
     price_breakdown: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -114,6 +136,7 @@ class CreditNoteLine(SQLModel, table=True):
     quantity: Decimal = Field(max_digits=14, decimal_places=3)
     unit_price_cents: int
     amount_cents: int
+    tax_cents: int = 0  # the invoice line's tax that goes back with it
     price_breakdown: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
     reason: str = Field(max_length=500)
 

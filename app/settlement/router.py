@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+import anyio.to_thread
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
 from app.accounts.models import Role
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
+from app.catalog.exceptions import UnknownCategory
 from app.core.csvexport import csv_response
 from app.core.idempotency import (
     IdempotencyKeyHeader,
@@ -18,13 +20,14 @@ from app.core.idempotency import (
     IdempotencyKeyReused,
 )
 from app.core.pagination import Page, PageParamsDep
+from app.core.printing import Language, Printer, document_language
 from app.core.problems import Unauthenticated, responses
 from app.core.timeutil import utcnow
 from app.flows import settlement as settlement_flow
 from app.orders import cycles
 from app.orders.exceptions import CycleNotFound
 from app.payments.exceptions import CaptureExceedsAuthorization, PaymentProviderError
-from app.settlement import dashboard, exports, ledger, views
+from app.settlement import dashboard, exports, invoice_pdf, ledger, taxes, views
 from app.settlement.exceptions import (
     CycleNotClosed,
     CycleNotReady,
@@ -40,6 +43,8 @@ from app.settlement.schemas import (
     LedgerReport,
     PayoutPublic,
     SettlementResult,
+    TaxRateIn,
+    TaxRatePublic,
 )
 
 router = APIRouter(tags=["settlement"])
@@ -189,6 +194,58 @@ async def export_invoices(
         sessionmaker, principal, buyer_id=buyer_id, network_id=network_id, cycle_id=cycle_id
     )
     return csv_response("invoices.csv", exports.INVOICE_COLUMNS, rows)
+
+
+@router.get(
+    "/invoices/{invoice_id}.pdf",
+    response_class=Response,
+    summary="The invoice to print or send: issuer and buyer, lines, taxes, totals, how to pay",
+    description="For whoever may read the invoice's JSON; in the buyer's language unless "
+    "`lang` asks for another.",
+    responses={200: {"content": {"application/pdf": {}}, "description": "A PDF document"}}
+    | responses(InvoiceNotFound)
+    | AUTH,
+)
+async def invoice_document(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    invoice_id: IdPath,
+    lang: Annotated[
+        Language | None, Query(description="the document's language, instead of the buyer's")
+    ] = None,
+) -> Response:
+    data = await invoice_pdf.invoice_document(session, principal, invoice_id)
+    printer = Printer(document_language(data, lang))
+    pdf = await anyio.to_thread.run_sync(invoice_pdf.invoice_pdf, data, printer)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="invoice-{data.number}.pdf"'},
+    )
+
+
+@router.get(
+    "/networks/{network_id}/tax-rates",
+    response_model=list[TaxRatePublic],
+    summary="The network's tax rates by category (a category not listed is taxed at 0 %)",
+    responses=responses(accounts_exc.NetworkNotFound) | AUTH,
+)
+async def list_tax_rates(
+    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath
+) -> list[TaxRatePublic]:
+    return await taxes.list_rates(session, principal, network_id)
+
+
+@router.put(
+    "/networks/{network_id}/tax-rates",
+    response_model=TaxRatePublic,
+    summary="Set the tax rate of a category: invoices issued from now on charge it",
+    responses=responses(accounts_exc.NetworkNotFound, UnknownCategory) | AUTH,
+)
+async def set_tax_rate(
+    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath, body: TaxRateIn
+) -> TaxRatePublic:
+    return await taxes.set_rate(session, principal, network_id, body, now=utcnow())
 
 
 @router.get(

@@ -28,6 +28,8 @@ class InvoiceLinePublic(BaseModel):
     weighed: bool = False
     unit_price_cents: int
     amount_cents: int
+    tax_rate_bps: int = 0
+    tax_cents: int = 0
     price_breakdown: Breakdown
     credited_quantity: Quantity = Decimal(0)
 
@@ -47,6 +49,7 @@ class CreditNoteLinePublic(BaseModel):
     quantity: Quantity
     unit_price_cents: int
     amount_cents: int
+    tax_cents: int = 0
     price_breakdown: Breakdown
     reason: str
 
@@ -79,11 +82,29 @@ class InvoicePublic(BaseModel):
     currency: str
     payment_method: str
     purchase_order_number: str | None
-    total_cents: int
+    total_cents: int = Field(description="the lines' amounts plus their taxes")
+    subtotal_cents: int = Field(0, description="the lines' amounts, before tax")
+    tax_cents: int = 0
     lines: list[InvoiceLinePublic]
     price_breakdown: Breakdown
     credited_cents: int = 0
     credit_notes: list[str] = Field(default_factory=list, description="their numbers")
+
+
+class TaxRateIn(Strict):
+    category: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    rate_bps: int = Field(ge=0, le=10_000, description="basis points: 1500 is 15 %")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = (
+        "IVA"
+    )
+
+
+class TaxRatePublic(BaseModel):
+    network_id: str
+    category: str
+    rate_bps: int
+    name: str
+    updated_at: datetime
 
 
 class PayoutLinePublic(BaseModel):
