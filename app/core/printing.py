@@ -27,19 +27,39 @@ SPANISH_COUNTRIES = frozenset({"EC", "CO"})
 _compiling = threading.Lock()
 
 
+def _n_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is drawn."""
+    return message
+
+
+UNITS = {
+    "kg": _n_("kg"),
+    "lb": _n_("lb"),
+    "unit": _n_("pcs"),
+    "litre": _n_("l"),
+    "dozen": _n_("dozen"),
+}
+
+
 class Receiver(Protocol):
     @property
     def country(self) -> str: ...
 
 
+def _language(value: object) -> Language | None:
+    for language in LANGUAGES:
+        if value == language:
+            return language
+    return None
+
+
 def document_language(org: Receiver | None, asked: str | None = None) -> Language:
     """The language a document is printed in: the reader's ``?lang=`` if given, else the
-    receiving organisation's (Spanish for Ecuador and Colombia, English elsewhere)."""
-    if asked == "es" or asked == "en":
-        return asked
-    language = getattr(org, "language", None)
-    if language in LANGUAGES:
-        return language  # type: ignore[no-any-return]
+    receiving organisation's own language where it has one, else its country's (Spanish for
+    Ecuador and Colombia, English elsewhere)."""
+    chosen = _language(asked) or _language(getattr(org, "language", None))
+    if chosen is not None:
+        return chosen
     if org is None or org.country in SPANISH_COUNTRIES:
         return "es"
     return "en"
@@ -90,8 +110,16 @@ class Printer:
         return f"{sign}{digits}{decimal}{minor:02d} {currency}"
 
     def quantity(self, value: Decimal, places: int = 3) -> str:
+        """``12,5`` in Spanish, ``12.5`` in English: at most ``places`` decimals, no trailing
+        zeros (``40`` pieces, not ``40,000``)."""
         text = f"{value:.{places}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
         return text.replace(".", ",") if self.language == "es" else text
+
+    def amount(self, value: Decimal, unit: str) -> str:
+        """A quantity in its sale unit, the unit written for the reader (``40 u.``)."""
+        return f"{self.quantity(value)} {self(UNITS[unit]) if unit in UNITS else unit}"
 
     def percent(self, bps: int) -> str:
         text = f"{Decimal(bps) / 100:.2f}".rstrip("0").rstrip(".")
@@ -103,3 +131,12 @@ def xml(text: str) -> str:
     from the database goes through here, so ``<img src=…>`` or ``<a href=…>`` in a name is
     drawn as written and never makes reportlab open a file or a URL."""
     return escape(text, {'"': "&quot;"})
+
+
+def bold(text: str) -> str:
+    return f"<b>{xml(text)}</b>"
+
+
+def red(text: str) -> str:
+    """A warning in the documents' red, bold."""
+    return f'<font color="#bf1a1a"><b>{xml(text)}</b></font>'

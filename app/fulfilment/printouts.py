@@ -27,7 +27,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped]
     TableStyle,
 )
 
-from app.core.printing import Printer, xml
+from app.core.printing import Printer, bold, red, xml
 from app.fulfilment.documents import LabelLot, PackedLine, PackingData, PickListData
 
 LABEL_SIZE = (100 * mm, 70 * mm)
@@ -84,7 +84,7 @@ def packing_list_pdf(data: PackingData, _: Printer) -> bytes:
     styles = getSampleStyleSheet()
     normal = styles["Normal"]
     story = [
-        Paragraph(f"{xml(_('Packing list'))} — {xml(data.centre)}", styles["Title"]),
+        Paragraph(xml(_("Packing list") + " — " + data.centre), styles["Title"]),
         Paragraph(
             xml(_("Customer:")) + f" <b>{xml(data.buyer)}</b> ({xml(data.buyer_place)})", normal
         ),
@@ -100,7 +100,7 @@ def packing_list_pdf(data: PackingData, _: Printer) -> bytes:
         ),
         Paragraph(
             xml(_("Total weight: {kg} kg", kg=_.quantity(data.weight_kg)))
-            + (f" · <b>{xml(_('COLD CHAIN'))}</b>" if data.chilled else ""),
+            + (" · " + bold(_("COLD CHAIN")) if data.chilled else ""),
             normal,
         ),
         Spacer(1, 6 * mm),
@@ -118,11 +118,11 @@ def packing_list_pdf(data: PackingData, _: Printer) -> bytes:
     for line in data.lines:
         lots = "<br/>".join(_lot_cell(_, line, lot) for lot in line.lots)
         short = line.quantity < line.ordered
-        packed = f"{_.quantity(line.quantity)} {line.unit}"
+        packed = _.amount(line.quantity, line.unit)
         rows.append(
             [
                 Paragraph(xml(line.sku_name), normal),
-                Paragraph(xml(f"{_.quantity(line.ordered)} {line.unit}"), normal),
+                Paragraph(xml(_.amount(line.ordered, line.unit)), normal),
                 Paragraph(f"<b>{xml(packed)}</b>" if short else xml(packed), normal),
                 _.quantity(line.weight_kg),
                 Paragraph(lots or "—", normal),
@@ -135,7 +135,7 @@ def packing_list_pdf(data: PackingData, _: Printer) -> bytes:
         story += [
             Spacer(1, 3 * mm),
             Paragraph(
-                f"<b>{xml(_('Lots marked in red were received out of temperature.'))}</b>",
+                bold(_("Lines in red hold a lot received out of temperature.")),
                 normal,
             ),
         ]
@@ -153,7 +153,7 @@ def _lot_cell(_: Printer, line: PackedLine, lot: LabelLot) -> str:
         f"{xml(lot.association)}, {xml(lot.parish)}"
     )
     if lot.temperature_alert:
-        text += f' <font color="#bf1a1a"><b>{xml(warm_note(_, lot))}</b></font>'
+        text += " " + red(warm_note(_, lot))
     return text
 
 
@@ -229,7 +229,7 @@ def labels_pdf(data: PackingData, _: Printer) -> bytes:
         black = colors.black
         blocks: list[Block] = [
             (line.sku_name, "Helvetica-Bold", 11, black, 0),
-            (f"{_.quantity(lot.quantity)} {line.unit}", "Helvetica", 9, black, 2),
+            (_.amount(lot.quantity, line.unit), "Helvetica", 9, black, 2),
             (_("Lot: {code}", code=lot.code), "Helvetica", 9, black, 0),
             (lot.association, "Helvetica", 9, black, 0),
             (_("Parish {parish}", parish=lot.parish), "Helvetica", 9, black, 0),
@@ -288,7 +288,7 @@ def pick_list_pdf(data: PickListData, _: Printer) -> bytes:
     styles = getSampleStyleSheet()
     normal = styles["Normal"]
     story: list[object] = [
-        Paragraph(f"{xml(_('Pick list'))} — {xml(data.centre)}", styles["Title"]),
+        Paragraph(xml(_("Pick list") + " — " + data.centre), styles["Title"]),
         Paragraph(xml(_("Delivery {date}", date=data.delivery_date.isoformat())), normal),
     ]
     associations: dict[str, list[dict[str, str]]] = {}
@@ -314,11 +314,11 @@ def pick_list_pdf(data: PickListData, _: Printer) -> bytes:
         for row in rows:
             lot = xml(row["lot_code"]) or "—"
             if row["temperature_alert"] == "yes":
-                lot += f'<br/><font color="#bf1a1a"><b>{xml(_("OUT OF TEMPERATURE"))}</b></font>'
+                lot += "<br/>" + red(_("OUT OF TEMPERATURE"))
             table.append(
                 [
                     Paragraph(xml(row["sku_name"]), normal),
-                    f"{_.quantity(Decimal(row['ordered_quantity']))} {row['unit']}",
+                    _.amount(Decimal(row["ordered_quantity"]), row["unit"]),
                     Paragraph(lot, normal),
                     _qty(_, row["accepted_quantity"]),
                     _qty(_, row["rejected_quantity"]),

@@ -25,6 +25,7 @@ from app.fulfilment import (
     lots,
     printouts,
     receipts,
+    route_sheet,
     routes,
     shipments,
     vehicles,
@@ -429,6 +430,24 @@ async def get_routes_geojson(
 
 
 # --- traceability --------------------------------------------------------------------------
+
+
+@router.get(
+    "/routes/{route_id}.pdf",
+    response_class=Response,
+    tags=["collection centre"],
+    summary="The driver's route sheet: stops in order, what to drop and collect, signatures",
+    description="For the centre's staff and the network (the ids are in "
+    "`GET /cycles/{id}/routes`); in the centre's language unless `lang` asks for another.",
+    responses=PDF | responses(exc.RouteNotFound) | AUTH,
+)
+async def route_sheet_pdf(
+    session: SessionDep, principal: CurrentPrincipal, route_id: IdPath, lang: LangQuery = None
+) -> Response:
+    data = await route_sheet.route_sheet(session, principal, route_id)
+    printer = Printer(document_language(data, lang))
+    pdf = await anyio.to_thread.run_sync(route_sheet.route_sheet_pdf, data, printer)
+    return _pdf(pdf, f"route-{route_id}.pdf")
 
 
 @router.get(

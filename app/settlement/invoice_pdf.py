@@ -31,7 +31,7 @@ from sqlmodel import col, select
 from app.accounts.models import Organization
 from app.accounts.principal import Principal
 from app.brands.models import BrandSku
-from app.core.printing import Printer, xml
+from app.core.printing import Printer, bold, xml
 from app.orders.models import OrderCycle, PaymentMethod
 from app.payments.models import PaymentAuthorization
 from app.settlement.models import CreditNote, InvoiceLine
@@ -187,6 +187,9 @@ BREAKDOWN = (
     ("network_cents", _n_("Network and brand")),
     ("solidarity_fund_cents", _n_("Solidarity fund")),
 )
+TERMS = _n_(
+    "Payment on terms: pay {amount} by bank transfer to {issuer} by {date}, quoting invoice {number}."  # noqa: E501 - one message
+)
 TAX_ID_NAME = {"EC": "RUC", "CO": "NIT"}
 
 
@@ -206,8 +209,7 @@ def how_to_pay(data: InvoiceDocument, _: Printer) -> str:
             date=(data.delivery_date or data.due_on).isoformat(),
         )
     return _(
-        "Payment on terms: pay {amount} by bank transfer to {issuer} by {date}, "
-        "quoting invoice {number}.",
+        TERMS,
         amount=_.money(data.total_cents, data.currency),
         issuer=data.issuer.name,
         date=data.due_on.isoformat(),
@@ -238,7 +240,8 @@ def invoice_pdf(data: InvoiceDocument, _: Printer) -> bytes:
                     normal,
                 ),
                 Paragraph(
-                    f"<b>{xml(_('Invoice {number}', number=data.number))}</b><br/>"
+                    bold(_("Invoice {number}", number=data.number))
+                    + "<br/>"
                     + xml(_("Issued: {date}", date=data.issued_at.date().isoformat()))
                     + "<br/>"
                     + xml(_("Due: {date}", date=data.due_on.isoformat()))
@@ -257,7 +260,7 @@ def invoice_pdf(data: InvoiceDocument, _: Printer) -> bytes:
             ],
             [
                 Paragraph(
-                    f"{xml(_('Bill to:'))}<br/><b>{xml(data.buyer.name)}</b><br/>"
+                    xml(_("Bill to:")) + f"<br/><b>{xml(data.buyer.name)}</b><br/>"
                     f"{xml(_tax_id(data.buyer))}<br/>{xml(data.buyer.address)}",
                     normal,
                 ),
@@ -281,13 +284,11 @@ def invoice_pdf(data: InvoiceDocument, _: Printer) -> bytes:
     ]
     for line in data.lines:
         nominal = (
-            f"{_.quantity(line.nominal_quantity)} {line.unit}"
-            if line.nominal_quantity is not None
-            else "—"
+            _.amount(line.nominal_quantity, line.unit) if line.nominal_quantity is not None else "—"
         )
-        billed = f"{_.quantity(line.quantity)} {line.unit}"
+        billed = _.amount(line.quantity, line.unit)
         if line.weighed:
-            billed += f" ({_('weighed')})"
+            billed += " (" + _("weighed") + ")"
         rows.append(
             [
                 Paragraph(xml(line.name), normal),
@@ -361,7 +362,7 @@ def invoice_pdf(data: InvoiceDocument, _: Printer) -> bytes:
     story += [
         breakdown,
         Spacer(1, 6 * mm),
-        Paragraph(f"<b>{xml(_('How to pay'))}</b>", normal),
+        Paragraph(bold(_("How to pay")), normal),
         Paragraph(xml(how_to_pay(data, _)), normal),
     ]
     doc.build(story)
