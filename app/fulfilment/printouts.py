@@ -60,7 +60,7 @@ def warm_note(_: Printer, lot: LabelLot) -> str:
 
 
 def _table(rows: list[list[object]], widths: Sequence[float], warm_rows: Sequence[int]) -> Table:
-    table = Table(rows, colWidths=list(widths), repeatRows=1)
+    table = Table(rows, colWidths=list(widths), repeatRows=1, hAlign="LEFT")
     style = [
         ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
@@ -296,6 +296,9 @@ def pick_list_pdf(data: PickListData, _: Printer) -> bytes:
         associations.setdefault(row["association"], []).append(row)
     if not associations:
         story.append(Paragraph(xml(_("Nothing to pick")), normal))
+    else:
+        story += [Spacer(1, 4 * mm), Paragraph(xml(_("By product")), styles["Heading2"])]
+        story.append(_table(_by_sku(data, _), [110 * mm, 40 * mm, 40 * mm, 40 * mm], []))
     for association, rows in associations.items():
         story += [Spacer(1, 5 * mm), Paragraph(xml(association), styles["Heading2"])]
         table: list[list[object]] = [
@@ -337,6 +340,34 @@ def pick_list_pdf(data: PickListData, _: Printer) -> bytes:
     ]
     doc.build(story)
     return out.getvalue()
+
+
+def _by_sku(data: PickListData, _: Printer) -> list[list[object]]:
+    """Per SKU, the whole cycle: ordered from every association, accepted, to pick."""
+    styles = getSampleStyleSheet()
+    ordered: dict[str, dict[str, Decimal]] = {}
+    accepted: dict[str, dict[str, Decimal]] = {}
+    picked: dict[str, Decimal] = {}
+    units: dict[str, str] = {}
+    for row in data.rows:
+        sku = row["sku_name"]
+        units[sku] = row["unit"]
+        ordered.setdefault(sku, {})[row["delivery_order_id"]] = Decimal(row["ordered_quantity"])
+        if row["lot_code"]:
+            accepted.setdefault(sku, {})[row["lot_code"]] = Decimal(row["accepted_quantity"])
+        if row["pick_quantity"]:
+            picked[sku] = picked.get(sku, Decimal(0)) + Decimal(row["pick_quantity"])
+    table: list[list[object]] = [[_("Product"), _("Ordered"), _("Accepted"), _("Pick")]]
+    for sku in sorted(ordered):
+        table.append(
+            [
+                Paragraph(xml(sku), styles["Normal"]),
+                _.amount(sum(ordered[sku].values(), Decimal(0)), units[sku]),
+                _.amount(sum(accepted.get(sku, {}).values(), Decimal(0)), units[sku]),
+                _.amount(picked.get(sku, Decimal(0)), units[sku]),
+            ]
+        )
+    return table
 
 
 def _qty(_: Printer, text: str) -> str:

@@ -20,11 +20,11 @@ from sqlmodel import col, select
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.brands import taxes
 from app.brands.models import BrandSku
 from app.core.money import cents_times
 from app.orders import lifecycle
 from app.orders.models import Order, OrderLine, PaymentMethod
-from app.settlement import taxes
 from app.settlement.exceptions import InvalidCreditNote, InvoiceNotCreditable, InvoiceNotFound
 from app.settlement.models import (
     CreditNote,

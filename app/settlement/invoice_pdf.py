@@ -297,7 +297,9 @@ def invoice_pdf(data: InvoiceDocument, _: Printer) -> bytes:
                 money(line.unit_price_cents, data.currency),
                 money(line.amount_cents, data.currency),
                 Paragraph(
-                    xml(f"{_.percent(line.tax_rate_bps)}: {money(line.tax_cents, data.currency)}"),
+                    xml(_.percent(line.tax_rate_bps))
+                    + "<br/>"
+                    + xml(money(line.tax_cents, data.currency)),
                     normal,
                 ),
             ]

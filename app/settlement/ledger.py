@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.brands import taxes
 from app.fulfilment.models import Lot, ShipmentItem, ShipmentLot
 from app.orders import lifecycle
 from app.orders.models import (
@@ -26,7 +27,6 @@ from app.orders.models import (
     PaymentMethod,
 )
 from app.payments.models import PaymentAuthorization
-from app.settlement import taxes
 from app.settlement.models import (
     CreditNote,
     CreditNoteLine,

@@ -12,7 +12,6 @@ from app.accounts import exceptions as accounts_exc
 from app.accounts.models import Role
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
-from app.catalog.exceptions import UnknownCategory
 from app.core.csvexport import csv_response
 from app.core.idempotency import (
     IdempotencyKeyHeader,
@@ -27,7 +26,7 @@ from app.flows import settlement as settlement_flow
 from app.orders import cycles
 from app.orders.exceptions import CycleNotFound
 from app.payments.exceptions import CaptureExceedsAuthorization, PaymentProviderError
-from app.settlement import dashboard, exports, invoice_pdf, ledger, taxes, views
+from app.settlement import dashboard, exports, invoice_pdf, ledger, views
 from app.settlement.exceptions import (
     CycleNotClosed,
     CycleNotReady,
@@ -43,8 +42,6 @@ from app.settlement.schemas import (
     LedgerReport,
     PayoutPublic,
     SettlementResult,
-    TaxRateIn,
-    TaxRatePublic,
 )
 
 router = APIRouter(tags=["settlement"])
@@ -222,30 +219,6 @@ async def invoice_document(
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="invoice-{data.number}.pdf"'},
     )
-
-
-@router.get(
-    "/networks/{network_id}/tax-rates",
-    response_model=list[TaxRatePublic],
-    summary="The network's tax rates by category (a category not listed is taxed at 0 %)",
-    responses=responses(accounts_exc.NetworkNotFound) | AUTH,
-)
-async def list_tax_rates(
-    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath
-) -> list[TaxRatePublic]:
-    return await taxes.list_rates(session, principal, network_id)
-
-
-@router.put(
-    "/networks/{network_id}/tax-rates",
-    response_model=TaxRatePublic,
-    summary="Set the tax rate of a category: invoices issued from now on charge it",
-    responses=responses(accounts_exc.NetworkNotFound, UnknownCategory) | AUTH,
-)
-async def set_tax_rate(
-    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath, body: TaxRateIn
-) -> TaxRatePublic:
-    return await taxes.set_rate(session, principal, network_id, body, now=utcnow())
 
 
 @router.get(

@@ -91,22 +91,6 @@ class InvoicePublic(BaseModel):
     credit_notes: list[str] = Field(default_factory=list, description="their numbers")
 
 
-class TaxRateIn(Strict):
-    category: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    rate_bps: int = Field(ge=0, le=10_000, description="basis points: 1500 is 15 %")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = (
-        "IVA"
-    )
-
-
-class TaxRatePublic(BaseModel):
-    network_id: str
-    category: str
-    rate_bps: int
-    name: str
-    updated_at: datetime
-
-
 class PayoutLinePublic(BaseModel):
     sku_id: str
     product_id: str

@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from app.accounts.models import Organization, Role
 from app.accounts.principal import Principal
 from app.aggregation.models import DeliveryOrder
-from app.brands import pricing
+from app.brands import pricing, taxes
 from app.brands.models import BrandSku
 from app.core.money import split_largest_remainder
 from app.fulfilment.consolidation import milli
@@ -39,7 +39,6 @@ from app.orders import cycles, lifecycle
 from app.orders.exceptions import CycleNotFound
 from app.orders.models import CycleStatus, Order, OrderCycle, OrderLine, OrderStatus, PaymentMethod
 from app.payments.models import PaymentAuthorization
-from app.settlement import taxes
 from app.settlement.exceptions import CycleNotClosed, CycleNotReady
 from app.settlement.models import (
     Invoice,

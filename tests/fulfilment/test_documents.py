@@ -205,6 +205,7 @@ async def test_cycle_pick_list_csv_and_pdf(net: Network, tmp_path: Path) -> None
         "Asociación Sabores de Mulaló",
         "TAN-1205-01 FUERA DE TEMPERATURA",
         "Preparado por:",
+        f"Por producto Producto Pedido Aceptado Preparar {LONG_NAME} 40 u. 34 u. 34 u.",
     ):
         assert expected in spanish, (expected, spanish)
     # the associations in order, each with its own lots

@@ -1,5 +1,6 @@
 """Sales tax on invoices: a rate per network and category (IVA 0 % or 15 % in Ecuador, 0 %,
-5 % or 19 % in Colombia), set by the network's admin and read at settlement.
+5 % or 19 % in Colombia), set by the network's admin beside its brands' rules, and read
+when invoices are issued.
 
 Named rule: a line's tax is its amount times the rate, rounded half up to the cent, once per
 line; an invoice's tax is the sum of its lines' (so the totals printed add up). Prices are
@@ -20,10 +21,10 @@ from sqlmodel import col, select
 from app.accounts.exceptions import NetworkNotFound
 from app.accounts.models import Organization, OrganizationKind, Role
 from app.accounts.principal import Principal
-from app.catalog.exceptions import UnknownCategory
+from app.brands.exceptions import UnknownCategory
+from app.brands.models import TaxRate
+from app.brands.schemas import TaxRateIn, TaxRatePublic
 from app.catalog.models import Category
-from app.settlement.models import TaxRate
-from app.settlement.schemas import TaxRateIn, TaxRatePublic
 
 
 def line_tax(amount_cents: int, rate_bps: int) -> int:
