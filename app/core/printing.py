@@ -8,6 +8,7 @@ the one place to change that rule); a reader may ask for another with ``?lang=``
 
 from __future__ import annotations
 
+import os
 import threading
 from decimal import Decimal
 from functools import lru_cache
@@ -74,7 +75,7 @@ def compile_catalogue(language: str, domain: str = DOMAIN) -> Path:
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             with po.open("rb") as source:
                 catalogue = read_po(source, locale=language, domain=domain)
-            tmp = mo.with_suffix(f".mo.{threading.get_ident()}")
+            tmp = mo.with_suffix(f".mo.{os.getpid()}.{threading.get_ident()}")
             with tmp.open("wb") as out:
                 write_mo(out, catalogue)
             tmp.replace(mo)
@@ -100,12 +101,13 @@ class Printer:
         return text.format(**params) if params else text
 
     def money(self, cents: int, currency: str) -> str:
-        """``1.234,50 USD`` in Spanish, ``1,234.50 USD`` in English; COP has no cents."""
+        """``1.234,50 USD`` in Spanish, ``1,234.50 USD`` in English; whole pesos without
+        their (zero) centavos."""
         sign = "-" if cents < 0 else ""
         whole, minor = divmod(abs(cents), 100)
         thousands, decimal = (".", ",") if self.language == "es" else (",", ".")
         digits = f"{whole:,}".replace(",", thousands)
-        if currency == "COP":
+        if currency == "COP" and minor == 0:  # pesos are written without centavos
             return f"{sign}{digits} {currency}"
         return f"{sign}{digits}{decimal}{minor:02d} {currency}"
 
