@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0016_tax_rates"
 down_revision: str | None = "0012_payment_issues"
 branch_labels: str | Sequence[str] | None = None
