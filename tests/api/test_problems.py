@@ -74,9 +74,19 @@ def test_production_refuses_the_default_secret() -> None:
         )
     with pytest.raises(ValidationError, match="32 characters"):
         Settings(secret_key="short", _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="MINGA_PUBLIC_BASE_URL"):
+        Settings(
+            environment=Environment.production,
+            secret_key="x" * 40,
+            _env_file=None,  # type: ignore[call-arg]
+        )
     ok = Settings(
         environment=Environment.production,
         secret_key="x" * 40,
+        public_base_url="https://minga.example.ec",
         _env_file=None,  # type: ignore[call-arg]
     )
     assert ok.environment is Environment.production
+    assert ok.public_base_url == "https://minga.example.ec"
+    # development and tests point the labels' QR codes at the dev server
+    assert Settings(_env_file=None).public_base_url == "http://127.0.0.1:8000"  # type: ignore[call-arg]
