@@ -125,3 +125,20 @@ class SkuSupplier(SQLModel, table=True):
     suspension_errors: list[dict[str, str]] | None = Field(
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
+
+
+class TaxRate(SQLModel, table=True):
+    """The sales tax a network charges on a category (IVA in Ecuador and Colombia), in basis
+    points of the line's amount; a category without a row is taxed at 0 %."""
+
+    __tablename__ = "tax_rates"
+    __table_args__ = (CheckConstraint("rate_bps >= 0 AND rate_bps <= 10000", name="rate_in_range"),)
+
+    network_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", primary_key=True
+    )
+    category: str = Field(max_length=40, foreign_key="categories.slug", primary_key=True)
+    rate_bps: int
+    name: str = Field(default="IVA", max_length=40)
+    updated_at: datetime = timestamp()
+    updated_by_user_id: str | None = Field(default=None, max_length=36)

@@ -8,7 +8,7 @@ from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep
 from app.api.ids import IdPath, IdQuery
 from app.brands import exceptions as exc
-from app.brands import service, skus, views
+from app.brands import service, skus, taxes, views
 from app.brands.models import LicenseStatus
 from app.brands.schemas import (
     BrandCreate,
@@ -23,6 +23,8 @@ from app.brands.schemas import (
     SkuUpdate,
     SupplierCreate,
     SupplierPublic,
+    TaxRateIn,
+    TaxRatePublic,
 )
 from app.catalog.exceptions import InvalidGtin, ProductNotFound
 from app.core.etag import NOT_MODIFIED_RESPONSE, json_with_etag
@@ -253,3 +255,27 @@ async def withdraw_supplier(
 ) -> Response:
     await skus.withdraw_supplier(session, principal, sku_id, supplier_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/networks/{network_id}/tax-rates",
+    response_model=list[TaxRatePublic],
+    summary="The network's tax rates by category (a category not listed is taxed at 0 %)",
+    responses=responses(accounts_exc.NetworkNotFound) | AUTH,
+)
+async def list_tax_rates(
+    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath
+) -> list[TaxRatePublic]:
+    return await taxes.list_rates(session, principal, network_id)
+
+
+@router.put(
+    "/networks/{network_id}/tax-rates",
+    response_model=TaxRatePublic,
+    summary="Set the tax rate of a category: invoices issued from now on charge it",
+    responses=responses(accounts_exc.NetworkNotFound, exc.UnknownCategory) | AUTH,
+)
+async def set_tax_rate(
+    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath, body: TaxRateIn
+) -> TaxRatePublic:
+    return await taxes.set_rate(session, principal, network_id, body, now=utcnow())

@@ -203,3 +203,19 @@ class SkuPublic(BaseModel):
     suppliers: list[SupplierPublic]
     photos: list[Photo]
     available_quantity: Quantity | None = None
+
+
+class TaxRateIn(Strict):
+    category: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    rate_bps: int = Field(ge=0, le=10_000, description="basis points: 1500 is 15 %")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = (
+        "IVA"
+    )
+
+
+class TaxRatePublic(BaseModel):
+    network_id: str
+    category: str
+    rate_bps: int
+    name: str
+    updated_at: datetime

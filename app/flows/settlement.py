@@ -31,6 +31,7 @@ from app.orders.exceptions import PaymentDeclined
 from app.orders.models import CycleStatus
 from app.payments import service as payments
 from app.payments.exceptions import (
+    CaptureExceedsAuthorization,
     PaymentAuthorizationNotFound,
     PaymentNotChangeable,
     PaymentProviderError,
@@ -125,6 +126,19 @@ async def capture_cards(
     for order_id, amount in due:
         try:
             await payments.capture_for_order(sessionmaker, settings, order_id, amount)
+        except CaptureExceedsAuthorization as error:
+            # the billed total with its tax is above the hold (holds are of the order's total
+            # before tax, or a rate went up since): the order is invoiced on terms and its
+            # hold given back, so the card is not left blocked
+            log.warning("order %s is above its card hold: %s", order_id, error.detail)
+            async with transaction(sessionmaker) as session:
+                await service.payment_needed(
+                    session, order_id, f"{error.code}: {error.detail or error.title}"
+                )
+            try:
+                await payments.release_for_order(sessionmaker, settings, order_id=order_id)
+            except Exception:
+                log.exception("releasing the hold of order %s", order_id)
         except (
             PaymentNotChangeable,
             PaymentDeclined,

@@ -1,47 +1,32 @@
-"""Paper for the centre's floor: pick lists (CSV), packing lists and lot labels (PDF).
+"""Paper for the centre's floor, the data part: pick lists, packing lists and lot labels.
 
-The data is loaded from the database first (a constant number of queries); drawing the PDF
-is plain CPU work, done in a worker thread by the router so the event loop keeps serving.
-Every label carries a QR code of its lot's traceability address.
+The data is loaded from the database first (a constant number of queries) into plain
+dataclasses; drawing them (``app.fulfilment.printouts``) is plain CPU work, done in a worker
+thread by the router so the event loop keeps serving.
 """
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from xml.sax.saxutils import escape
+from urllib.parse import quote
 
-import qrcode  # type: ignore[import-untyped]
-from reportlab.lib import colors  # type: ignore[import-untyped]
-from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
-from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
-from reportlab.lib.units import mm  # type: ignore[import-untyped]
-from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
-from reportlab.platypus import (  # type: ignore[import-untyped]
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.accounts.models import Organization
 from app.accounts.principal import Principal
-from app.aggregation.models import DeliveryOrderLine
+from app.aggregation.models import DeliveryOrder, DeliveryOrderLine
 from app.brands.models import BrandSku
 from app.catalog.models import Product
 from app.core.csvexport import quantity as csv_quantity
 from app.fulfilment import access
 from app.fulfilment.models import Lot, Shipment, ShipmentLot
 from app.fulfilment.views import items_of, lot_codes_of
-
-LABEL_SIZE = (100 * mm, 70 * mm)
+from app.orders.models import OrderCycle, OrderLine
 
 
 async def _names(session: AsyncSession, ids: set[str]) -> dict[str, Organization]:
@@ -77,21 +62,40 @@ PICK_LIST_COLUMNS = (
 async def pick_list_rows(
     session: AsyncSession, principal: Principal, delivery_order_id: str
 ) -> list[list[object]]:
-    """One row per lot and shipment it was packed into (a lot not yet packed has one row
-    without a buyer; a line with nothing received has one row without a lot); written by
-    ``app.core.csvexport`` like every export."""
+    """One delivery order's pick list; written by ``app.core.csvexport`` like every export."""
     order, _ = await access.delivery_order(session, principal, delivery_order_id)
+    return await _pick_rows(session, [order])
+
+
+async def cycle_pick_list_rows(
+    session: AsyncSession, principal: Principal, cycle_id: str, association_id: str | None
+) -> tuple[OrderCycle, list[list[object]]]:
+    """The whole cycle's pick list for the centre (or the network): every delivery order,
+    by association and SKU, or one association's with ``association_id``."""
+    cycle = await access.centre_cycle(session, principal, cycle_id, network_too=True)
+    stmt = select(DeliveryOrder).where(DeliveryOrder.cycle_id == cycle.id)
+    if association_id is not None:
+        stmt = stmt.where(DeliveryOrder.association_id == association_id)
+    orders = (await session.scalars(stmt.order_by(col(DeliveryOrder.id)))).all()
+    return cycle, await _pick_rows(session, orders)
+
+
+async def _pick_rows(session: AsyncSession, orders: Sequence[DeliveryOrder]) -> list[list[object]]:
+    """One row per lot and shipment it was packed into (a lot not yet packed has one row
+    without a buyer; a line with nothing received has one row without a lot), by
+    association name, then SKU name; five queries whatever the number of orders."""
+    order_ids = [o.id for o in orders]
     lines = (
         await session.scalars(
             select(DeliveryOrderLine)
-            .where(DeliveryOrderLine.delivery_order_id == order.id)
+            .where(col(DeliveryOrderLine.delivery_order_id).in_(order_ids))
             .order_by(col(DeliveryOrderLine.sku_id))
         )
     ).all()
     lots = (
         await session.scalars(
             select(Lot)
-            .where(Lot.delivery_order_id == order.id)
+            .where(col(Lot.delivery_order_id).in_(order_ids))
             .order_by(col(Lot.received_at), col(Lot.code))
         )
     ).all()
@@ -100,21 +104,31 @@ async def pick_list_rows(
         select(ShipmentLot, Shipment)
         .join(Shipment, col(Shipment.id) == col(ShipmentLot.shipment_id))
         .where(col(ShipmentLot.lot_id).in_([lot.id for lot in lots]))
-        .order_by(col(Shipment.buyer_id))
+        .order_by(col(Shipment.buyer_id), col(Shipment.id))
     )
     for piece, shipment in rows:
         packed[piece.lot_id].append((piece, shipment))
     orgs = await _names(
-        session, {order.association_id} | {s.buyer_id for p in packed.values() for _, s in p}
+        session,
+        {o.association_id for o in orders} | {s.buyer_id for p in packed.values() for _, s in p},
     )
     skus = await _skus(session, {line.sku_id for line in lines})
+    by_order = {o.id: o for o in orders}
 
     out: list[list[object]] = []
-    association = orgs[order.association_id].name
-    for line in lines:
+
+    def order_key(line: DeliveryOrderLine) -> tuple[str, str, str]:
+        order = by_order[line.delivery_order_id]
+        return (orgs[order.association_id].name, skus[line.sku_id].name, line.id)
+
+    for line in sorted(lines, key=order_key):
+        order = by_order[line.delivery_order_id]
         sku = skus[line.sku_id]
+        association = orgs[order.association_id].name
         head = [order.id, association, sku.id, sku.name, sku.unit, csv_quantity(line.quantity)]
-        sku_lots = [lot for lot in lots if lot.sku_id == line.sku_id]
+        sku_lots = [
+            lot for lot in lots if lot.sku_id == line.sku_id and lot.delivery_order_id == order.id
+        ]
         if not sku_lots:
             out.append([*head, "", "", "", "", "", "", ""])
         for lot in sku_lots:
@@ -133,20 +147,58 @@ async def pick_list_rows(
 
 
 @dataclass(frozen=True)
+class PickListData:
+    cycle_id: str
+    delivery_date: date
+    centre: str
+    country: str
+    rows: tuple[dict[str, str], ...]  # the CSV's rows, by column name
+
+
+def pick_list_data(
+    cycle: OrderCycle, centre: Organization, rows: Sequence[Sequence[object]]
+) -> PickListData:
+    return PickListData(
+        cycle_id=cycle.id,
+        delivery_date=cycle.delivery_date,
+        centre=centre.name,
+        country=centre.country,
+        rows=tuple(
+            dict(zip(PICK_LIST_COLUMNS, (str(c) for c in row), strict=True)) for row in rows
+        ),
+    )
+
+
+async def organization(session: AsyncSession, org_id: str) -> Organization:
+    org = await session.get(Organization, org_id)
+    assert org is not None  # organisations are never deleted while cycles point at them
+    return org
+
+
+@dataclass(frozen=True)
 class LabelLot:
     code: str
     quantity: Decimal
     association: str
     parish: str
+    storage: str  # ambient | chilled | frozen, from the product sheet
+    temperature_alert: bool
+    temperature_c: Decimal | None
 
 
 @dataclass(frozen=True)
 class PackedLine:
     sku_name: str
     unit: str
-    quantity: Decimal
+    ordered: Decimal  # what the buyer's order lines asked for
+    confirmed: Decimal  # what the close confirmed
+    quantity: Decimal  # what is packed
     weight_kg: Decimal
     lots: tuple[LabelLot, ...]
+
+    @property
+    def warm(self) -> bool:
+        return any(lot.temperature_alert for lot in self.lots)
 
 
 @dataclass(frozen=True)
@@ -154,16 +206,20 @@ class PackingData:
     shipment_id: str
     buyer: str
     buyer_place: str
+    country: str  # the buyer's, whose language the documents are printed in
     centre: str
     delivery_date: date
     weight_kg: Decimal
     chilled: bool
     lines: tuple[PackedLine, ...]
-    trace_base: str  # the lots' traceability address, without the code
+    trace_base: str  # the public lot page's address, without the code
+
+    def trace_url(self, code: str) -> str:
+        return self.trace_base + quote(code, safe="-._~")
 
 
 async def packing_data(
-    session: AsyncSession, principal: Principal, shipment_id: str, *, base_url: str
+    session: AsyncSession, principal: Principal, shipment_id: str, *, public_base_url: str
 ) -> PackingData:
     shipment, cycle = await access.shipment(session, principal, shipment_id)
     items = (await items_of(session, [shipment.id]))[shipment.id]
@@ -173,6 +229,12 @@ async def packing_data(
         {shipment.buyer_id, cycle.collection_centre_id} | {lot.association_id for _, lot in packed},
     )
     skus = await _skus(session, {i.sku_id for i in items})
+    ordered = {
+        line.id: line.quantity
+        for line in await session.scalars(
+            select(OrderLine).where(col(OrderLine.id).in_([i.order_line_id for i in items]))
+        )
+    }
     products = {
         p.id: p
         for p in await session.scalars(
@@ -193,11 +255,17 @@ async def packing_data(
                 quantity=piece.quantity + (seen.quantity if seen else Decimal(0)),
                 association=orgs[lot.association_id].name,
                 parish=product.origin_parish if product else orgs[lot.association_id].parish,
+                # a sheet no longer there: the shipment's cold chain says what it needs
+                storage=product.storage if product else ("chilled" if shipment.chilled else ""),
+                temperature_alert=lot.temperature_alert,
+                temperature_c=lot.temperature_c,
             )
         lines.append(
             PackedLine(
                 sku_name=skus[sku_id].name,
                 unit=skus[sku_id].unit,
+                ordered=sum((ordered.get(i.order_line_id, i.quantity) for i in mine), Decimal(0)),
+                confirmed=sum((i.confirmed_at_close for i in mine), Decimal(0)),
                 quantity=sum((i.quantity for i in mine), Decimal(0)),
                 weight_kg=sum((i.weight_kg for i in mine), Decimal(0)),
                 lots=tuple(lots.values()),
@@ -208,132 +276,11 @@ async def packing_data(
         shipment_id=shipment.id,
         buyer=buyer.name,
         buyer_place=f"{buyer.parish}, {buyer.canton}, {buyer.province}",
+        country=buyer.country,
         centre=orgs[cycle.collection_centre_id].name,
         delivery_date=cycle.delivery_date,
         weight_kg=shipment.weight_kg,
         chilled=shipment.chilled,
         lines=tuple(lines),
-        trace_base=f"{base_url.rstrip('/')}/api/v1/lots/",
+        trace_base=f"{public_base_url.rstrip('/')}/t/",
     )
-
-
-def packing_list_pdf(data: PackingData) -> bytes:
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        title=f"Packing list {data.shipment_id}",
-        author=data.centre,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-    )
-    styles = getSampleStyleSheet()
-    story = [
-        Paragraph(f"Lista de empaque / Packing list — {_xml(data.centre)}", styles["Title"]),
-        Paragraph(
-            f"Cliente: <b>{_xml(data.buyer)}</b> ({_xml(data.buyer_place)})", styles["Normal"]
-        ),
-        Paragraph(
-            f"Entrega: {data.delivery_date.isoformat()} · Envío {_xml(data.shipment_id)}",
-            styles["Normal"],
-        ),
-        Paragraph(
-            f"Peso total: {data.weight_kg:.3f} kg"
-            + (" · <b>CADENA DE FRÍO / KEEP CHILLED</b>" if data.chilled else ""),
-            styles["Normal"],
-        ),
-        Spacer(1, 6 * mm),
-    ]
-    rows: list[list[object]] = [
-        ["Producto", "Cantidad", "Peso kg", "Lotes (asociación, parroquia)"]
-    ]
-    for line in data.lines:
-        lots = "<br/>".join(
-            f"{_xml(lot.code)}: {lot.quantity:.3f} — {_xml(lot.association)}, {_xml(lot.parish)}"
-            for lot in line.lots
-        )
-        rows.append(
-            [
-                Paragraph(_xml(line.sku_name), styles["Normal"]),
-                f"{line.quantity:.3f} {line.unit}",
-                f"{line.weight_kg:.3f}",
-                Paragraph(lots or "—", styles["Normal"]),
-            ]
-        )
-    table = Table(rows, colWidths=[55 * mm, 28 * mm, 20 * mm, 77 * mm], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    story += [
-        table,
-        Spacer(1, 15 * mm),
-        Paragraph(
-            "Recibido por / Received by: ______________________  Fecha: ________", styles["Normal"]
-        ),
-    ]
-    doc.build(story)
-    return out.getvalue()
-
-
-def _xml(text: str) -> str:
-    """Text for a Paragraph, which reads reportlab's mini-markup: every name, code and note
-    from the database goes through here, so ``<img src=…>`` or ``<a href=…>`` in a name is
-    drawn as written and never makes reportlab open a file or a URL."""
-    return escape(text, {'"': "&quot;"})
-
-
-def _draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
-    """A QR code of ``text`` as vector squares, ``size`` wide, its lower-left at (x, y)."""
-    code = qrcode.QRCode(border=0, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    code.add_data(text)
-    code.make(fit=True)
-    matrix: Sequence[Sequence[bool]] = code.get_matrix()
-    cell = size / len(matrix)
-    canvas.setFillColor(colors.black)
-    for r, row in enumerate(matrix):
-        for c, dark in enumerate(row):
-            if dark:
-                canvas.rect(x + c * cell, y + size - (r + 1) * cell, cell, cell, stroke=0, fill=1)
-
-
-def labels_pdf(data: PackingData) -> bytes:
-    """One label per lot of each line: what, how much, from whom and where, for whom."""
-    out = io.BytesIO()
-    width, height = LABEL_SIZE
-    canvas = Canvas(out, pagesize=LABEL_SIZE)
-    canvas.setTitle(f"Labels {data.shipment_id}")
-    labels = [(line, lot) for line in data.lines for lot in line.lots]
-    for line, lot in labels:
-        qr = 34 * mm
-        _draw_qr(canvas, data.trace_base + lot.code, width - qr - 5 * mm, height - qr - 5 * mm, qr)
-        text = canvas.beginText(5 * mm, height - 10 * mm)
-        text.setFont("Helvetica-Bold", 10)
-        text.textLine(line.sku_name[:34])
-        text.setFont("Helvetica", 9)
-        for row in (
-            f"{lot.quantity:.3f} {line.unit}",
-            f"Lote: {lot.code}",
-            lot.association[:34],
-            f"Parroquia {lot.parish}"[:34],
-            "",
-            f"Para: {data.buyer}"[:34],
-            f"Entrega {data.delivery_date.isoformat()}",
-        ):
-            text.textLine(row)
-        canvas.drawText(text)
-        if data.chilled:
-            canvas.setFont("Helvetica-Bold", 9)
-            canvas.drawString(5 * mm, 5 * mm, "MANTENER REFRIGERADO / KEEP CHILLED")
-        canvas.showPage()
-    if not labels:
-        canvas.setFont("Helvetica", 10)
-        canvas.drawString(5 * mm, height / 2, "Sin lotes / nothing packed")
-        canvas.showPage()
-    canvas.save()
-    return out.getvalue()

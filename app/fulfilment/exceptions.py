@@ -17,6 +17,7 @@ __all__ = [
     "LotCodeTaken",
     "LotNotFound",
     "RejectionReasonRequired",
+    "RouteNotFound",
     "RoutePlanNotFound",
     "RoutingUnavailable",
     "ShipmentNotFound",
@@ -39,6 +40,11 @@ class ShipmentNotFound(NotFound):
 class LotNotFound(NotFound):
     code = "lot_not_found"
     title = "Lot not found"
+
+
+class RouteNotFound(NotFound):
+    code = "route_not_found"
+    title = "Route not found"
 
 
 class RoutePlanNotFound(NotFound):

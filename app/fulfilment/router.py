@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
-from app.api.ids import IdPath
+from app.api.ids import IdPath, IdQuery
 from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.pagination import Page, PageParamsDep
+from app.core.printing import Language, Printer, document_language
 from app.core.problems import Unauthenticated, responses
 from app.core.schemas import PlainText
 from app.core.timeutil import utcnow
@@ -22,7 +23,9 @@ from app.fulfilment import (
     delivery,
     documents,
     lots,
+    printouts,
     receipts,
+    route_sheet,
     routes,
     shipments,
     vehicles,
@@ -49,6 +52,9 @@ router = APIRouter()
 AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole)
 LotCodePath = Annotated[PlainText, Path(min_length=1, max_length=40)]
 PDF = {200: {"content": {"application/pdf": {}}, "description": "A PDF document"}}
+LangQuery = Annotated[
+    Language | None, Query(description="the document's language, instead of the reader's")
+]
 
 
 # --- delivery orders and receipts ----------------------------------------------------------
@@ -167,15 +173,22 @@ async def get_shipment(
     "/shipments/{shipment_id}/packing-list.pdf",
     response_class=Response,
     tags=["collection centre"],
+    summary="The packing list: ordered against packed, each lot's origin, warm lots flagged",
+    description="In the buyer's language unless `lang` asks for another.",
     responses=PDF | responses(exc.ShipmentNotFound) | AUTH,
 )
 async def packing_list(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    shipment_id: IdPath,
+    lang: LangQuery = None,
 ) -> Response:
     data = await documents.packing_data(
-        session, principal, shipment_id, base_url=str(request.base_url)
+        session, principal, shipment_id, public_base_url=settings.public_base_url
     )
-    pdf = await anyio.to_thread.run_sync(documents.packing_list_pdf, data)
+    printer = Printer(document_language(data, lang))
+    pdf = await anyio.to_thread.run_sync(printouts.packing_list_pdf, data, printer)
     return _pdf(pdf, f"packing-list-{shipment_id}.pdf")
 
 
@@ -183,17 +196,69 @@ async def packing_list(
     "/shipments/{shipment_id}/labels.pdf",
     response_class=Response,
     tags=["collection centre"],
-    summary="A label per lot with its origin and a QR code of its traceability address",
+    summary="A label per lot: origin, storage, a warm-lot mark, a QR code of its public page",
+    description="The QR code encodes `MINGA_PUBLIC_BASE_URL/t/{lot_code}`. In the buyer's "
+    "language unless `lang` asks for another.",
     responses=PDF | responses(exc.ShipmentNotFound) | AUTH,
 )
 async def labels(
-    request: Request, session: SessionDep, principal: CurrentPrincipal, shipment_id: IdPath
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    shipment_id: IdPath,
+    lang: LangQuery = None,
 ) -> Response:
     data = await documents.packing_data(
-        session, principal, shipment_id, base_url=str(request.base_url)
+        session, principal, shipment_id, public_base_url=settings.public_base_url
     )
-    pdf = await anyio.to_thread.run_sync(documents.labels_pdf, data)
+    printer = Printer(document_language(data, lang))
+    pdf = await anyio.to_thread.run_sync(printouts.labels_pdf, data, printer)
     return _pdf(pdf, f"labels-{shipment_id}.pdf")
+
+
+@router.get(
+    "/cycles/{cycle_id}/pick-list.csv",
+    response_class=StreamingResponse,
+    tags=["collection centre"],
+    summary="The cycle's pick list: every SKU of every association, its lots and buyers (CSV)",
+    description="Every delivery order of the cycle, by association and SKU; "
+    "`association_id` keeps one association's. For the centre's staff and the network.",
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV"}}
+    | responses(CycleNotFound, exc.CentreStaffRequired)
+    | AUTH,
+)
+async def cycle_pick_list(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cycle_id: IdPath,
+    association_id: IdQuery = None,
+) -> StreamingResponse:
+    _, rows = await documents.cycle_pick_list_rows(session, principal, cycle_id, association_id)
+    return csv_response(f"pick-list-{cycle_id}.csv", documents.PICK_LIST_COLUMNS, rows)
+
+
+@router.get(
+    "/cycles/{cycle_id}/pick-list.pdf",
+    response_class=Response,
+    tags=["collection centre"],
+    summary="The cycle's pick list to print: a table per association, a box to tick per row",
+    description="The same rows as `pick-list.csv`, in the centre's language unless `lang` "
+    "asks for another.",
+    responses=PDF | responses(CycleNotFound, exc.CentreStaffRequired) | AUTH,
+)
+async def cycle_pick_list_pdf(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cycle_id: IdPath,
+    association_id: IdQuery = None,
+    lang: LangQuery = None,
+) -> Response:
+    cycle, rows = await documents.cycle_pick_list_rows(session, principal, cycle_id, association_id)
+    centre = await documents.organization(session, cycle.collection_centre_id)
+    data = documents.pick_list_data(cycle, centre, rows)
+    printer = Printer(document_language(centre, lang))
+    pdf = await anyio.to_thread.run_sync(printouts.pick_list_pdf, data, printer)
+    return _pdf(pdf, f"pick-list-{cycle_id}.pdf")
 
 
 def _pdf(body: bytes, filename: str) -> Response:
@@ -370,6 +435,24 @@ async def get_routes_geojson(
 
 
 # --- traceability --------------------------------------------------------------------------
+
+
+@router.get(
+    "/routes/{route_id}.pdf",
+    response_class=Response,
+    tags=["collection centre"],
+    summary="The driver's route sheet: stops in order, what to drop and collect, signatures",
+    description="For the centre's staff and the network (the ids are in "
+    "`GET /cycles/{id}/routes`); in the centre's language unless `lang` asks for another.",
+    responses=PDF | responses(exc.RouteNotFound) | AUTH,
+)
+async def route_sheet_pdf(
+    session: SessionDep, principal: CurrentPrincipal, route_id: IdPath, lang: LangQuery = None
+) -> Response:
+    data = await route_sheet.route_sheet(session, principal, route_id)
+    printer = Printer(document_language(data, lang))
+    pdf = await anyio.to_thread.run_sync(route_sheet.route_sheet_pdf, data, printer)
+    return _pdf(pdf, f"route-{route_id}.pdf")
 
 
 @router.get(

@@ -401,6 +401,7 @@ async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic
         matrix_source=plan.matrix_source,
         routes=[
             RoutePublic(
+                id=r.id,
                 vehicle_id=r.vehicle_id,
                 vehicle_name=vehicles[r.vehicle_id].name,
                 chilled=vehicles[r.vehicle_id].chilled,

@@ -237,6 +237,7 @@ class StopPublic(BaseModel):
 
 
 class RoutePublic(BaseModel):
+    id: str = Field(description="the route sheet is at /routes/{id}.pdf")
     vehicle_id: str
     vehicle_name: str
     chilled: bool

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.brands import names
+from app.brands import names, taxes
 from app.brands.models import BrandSku
 from app.core.money import cents_times
 from app.orders import lifecycle
@@ -133,6 +133,7 @@ async def issue(
     )
     session.add(note)
     totals = dict.fromkeys(PARTS, 0)
+    tax_total = 0
     back: dict[str, int] = defaultdict(int)  # producer cents per association
     credited: list[tuple[OrderLine, Decimal]] = []
     for asked in data.lines:
@@ -146,6 +147,10 @@ async def issue(
         parts = {name: before[name] - after[name] for name in PARTS}
         for name in PARTS:
             totals[name] += parts[name]
+        tax = taxes.line_tax(sum(before.values()), line.tax_rate_bps) - taxes.line_tax(
+            sum(after.values()), line.tax_rate_bps
+        )
+        tax_total += tax
         session.add(
             CreditNoteLine(
                 credit_note_id=note.id,
@@ -154,6 +159,7 @@ async def issue(
                 quantity=asked.quantity,
                 unit_price_cents=line.unit_price_cents,
                 amount_cents=sum(parts.values()),
+                tax_cents=tax,
                 price_breakdown=parts,
                 reason=asked.reason,
             )
@@ -165,7 +171,7 @@ async def issue(
         for supplier, a, b in zip(suppliers, had, keep, strict=True):
             back[supplier.association_id] += a - b
         credited.append((order_line, asked.quantity))
-    note.total_cents = sum(totals.values())
+    note.total_cents = sum(totals.values()) + tax_total
     note.price_breakdown = totals
     reasons = "; ".join(sorted({x.reason for x in data.lines}))
     for association_id, cents in sorted(back.items()):
@@ -233,6 +239,7 @@ async def credit_note_publics(
                 quantity=line.quantity,
                 unit_price_cents=line.unit_price_cents,
                 amount_cents=line.amount_cents,
+                tax_cents=line.tax_cents,
                 price_breakdown=Breakdown.model_validate(line.price_breakdown),
                 reason=line.reason,
             )

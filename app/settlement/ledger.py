@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.brands import taxes
 from app.fulfilment.models import Lot, ShipmentItem, ShipmentLot
 from app.orders import lifecycle
 from app.orders.models import (
@@ -161,14 +162,20 @@ async def check_cycle(session: AsyncSession, cycle: OrderCycle) -> LedgerReport:
             0,
             f"invoice {invoice.number}",
             invoice.total_cents,
-            sum(x.amount_cents for x in by_invoice[invoice.id]),
+            sum(x.amount_cents + x.tax_cents for x in by_invoice[invoice.id]),
+        )
+        report.expect(
+            0,
+            f"invoice {invoice.number} tax",
+            invoice.tax_cents,
+            sum(taxes.line_tax(x.amount_cents, x.tax_rate_bps) for x in by_invoice[invoice.id]),
         )
     for note in credit_notes.values():
         report.expect(
             0,
             f"credit note {note.number}",
             note.total_cents,
-            sum(x.amount_cents for x in credit_lines if x.credit_note_id == note.id),
+            sum(x.amount_cents + x.tax_cents for x in credit_lines if x.credit_note_id == note.id),
         )
 
     # 2: each invoice line's producer part is split among its suppliers, to the cent

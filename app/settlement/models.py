@@ -37,7 +37,9 @@ class Invoice(SQLModel, table=True):
     currency: str = Field(sa_type=String(3))
     payment_method: str = Field(sa_type=String(24))
     purchase_order_number: str | None = Field(default=None, max_length=64)
+    # the lines' amounts plus their taxes
     total_cents: int
+    tax_cents: int = 0
     price_breakdown: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -55,6 +57,9 @@ class InvoiceLine(SQLModel, table=True):
     weighed: bool = False
     unit_price_cents: int
     amount_cents: int
+    # the network's rate for the SKU's category at settlement, and the tax on the amount
+    tax_rate_bps: int = 0
+    tax_cents: int = 0
     price_breakdown: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
 
 
@@ -114,6 +119,7 @@ class CreditNoteLine(SQLModel, table=True):
     quantity: Decimal = Field(max_digits=14, decimal_places=3)
     unit_price_cents: int
     amount_cents: int
+    tax_cents: int = 0  # the invoice line's tax that goes back with it
     price_breakdown: dict[str, int] = Field(sa_column=Column(JSON, nullable=False))
     reason: str = Field(max_length=500)
 

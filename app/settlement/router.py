@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+import anyio.to_thread
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
@@ -18,13 +19,14 @@ from app.core.idempotency import (
     IdempotencyKeyReused,
 )
 from app.core.pagination import Page, PageParamsDep
+from app.core.printing import Language, Printer, document_language
 from app.core.problems import Unauthenticated, responses
 from app.core.timeutil import utcnow
 from app.flows import settlement as settlement_flow
 from app.orders import cycles
 from app.orders.exceptions import CycleNotFound
 from app.payments.exceptions import CaptureExceedsAuthorization, PaymentProviderError
-from app.settlement import dashboard, exports, ledger, views
+from app.settlement import dashboard, exports, invoice_pdf, ledger, views
 from app.settlement.exceptions import (
     CycleNotClosed,
     CycleNotReady,
@@ -195,6 +197,34 @@ async def export_invoices(
         sessionmaker, principal, buyer_id=buyer_id, network_id=network_id, cycle_id=cycle_id
     )
     return csv_response("invoices.csv", exports.INVOICE_COLUMNS, rows, dialect)
+
+
+@router.get(
+    "/invoices/{invoice_id}.pdf",
+    response_class=Response,
+    summary="The invoice to print or send: issuer and buyer, lines, taxes, totals, how to pay",
+    description="For whoever may read the invoice's JSON; in the buyer's language unless "
+    "`lang` asks for another.",
+    responses={200: {"content": {"application/pdf": {}}, "description": "A PDF document"}}
+    | responses(InvoiceNotFound)
+    | AUTH,
+)
+async def invoice_document(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    invoice_id: IdPath,
+    lang: Annotated[
+        Language | None, Query(description="the document's language, instead of the buyer's")
+    ] = None,
+) -> Response:
+    data = await invoice_pdf.invoice_document(session, principal, invoice_id)
+    printer = Printer(document_language(data, lang))
+    pdf = await anyio.to_thread.run_sync(invoice_pdf.invoice_pdf, data, printer)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="invoice-{data.number}.pdf"'},
+    )
 
 
 @router.get(

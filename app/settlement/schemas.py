@@ -29,6 +29,8 @@ class InvoiceLinePublic(BaseModel):
     weighed: bool = False
     unit_price_cents: int
     amount_cents: int
+    tax_rate_bps: int = 0
+    tax_cents: int = 0
     price_breakdown: Breakdown
     credited_quantity: Quantity = Decimal(0)
 
@@ -49,6 +51,7 @@ class CreditNoteLinePublic(BaseModel):
     quantity: Quantity
     unit_price_cents: int
     amount_cents: int
+    tax_cents: int = 0
     price_breakdown: Breakdown
     reason: str
 
@@ -84,7 +87,9 @@ class InvoicePublic(BaseModel):
     currency: str
     payment_method: str
     purchase_order_number: str | None
-    total_cents: int
+    total_cents: int = Field(description="the lines' amounts plus their taxes")
+    subtotal_cents: int = Field(0, description="the lines' amounts, before tax")
+    tax_cents: int = 0
     lines: list[InvoiceLinePublic]
     price_breakdown: Breakdown
     credited_cents: int = 0

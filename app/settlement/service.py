@@ -16,7 +16,7 @@ books (invoices, payouts, the state change) are then written in one transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from app.accounts.models import Organization, Role
 from app.accounts.principal import Principal
 from app.aggregation.models import DeliveryOrder
-from app.brands import names, pricing
+from app.brands import names, pricing, taxes
 from app.brands.models import BrandSku
 from app.core.i18n import _l
 from app.core.money import split_largest_remainder
@@ -228,14 +228,41 @@ async def ensure_ready(session: AsyncSession, cycle: OrderCycle) -> None:
 
 
 async def card_amounts(session: AsyncSession, cycle_id: str) -> list[tuple[str, int]]:
-    """What each card order of the cycle is captured at: its billed total (0 releases a
-    hold whose shipment failed). Orders whose card cannot be charged are left out."""
+    """What each card order of the cycle is captured at: its billed total with its taxes,
+    as its invoice will say (0 releases a hold whose shipment failed). Orders whose card
+    cannot be charged are left out."""
+    cycle = await cycles.get_cycle(session, cycle_id)
     orders, lines = await _orders(session, cycle_id)
+    rate_of = await _tax_rates(session, cycle.network_id, lines.values())
     return [
-        (o.id, lifecycle.order_total(lines[o.id]) if o.status in INVOICED_ORDERS else 0)
+        (
+            o.id,
+            sum(
+                lifecycle.line_amount(x) + taxes.line_tax(lifecycle.line_amount(x), rate_of(x))
+                for x in lines[o.id]
+            )
+            if o.status in INVOICED_ORDERS
+            else 0,
+        )
         for o in orders
         if o.payment_method == PaymentMethod.card and o.payment_issue is None
     ]
+
+
+async def _tax_rates(
+    session: AsyncSession, network_id: str, lines: Iterable[Sequence[OrderLine]]
+) -> Callable[[OrderLine], int]:
+    """The tax rate of each order line: its network's for its SKU's category."""
+    sku_ids = {line.sku_id for ls in lines for line in ls}
+    category = dict(
+        (
+            await session.execute(
+                select(BrandSku.id, BrandSku.category).where(col(BrandSku.id).in_(sku_ids))
+            )
+        ).all()
+    )
+    by_category = await taxes.rates(session, network_id, set(category.values()))
+    return lambda line: by_category.get(category[line.sku_id], 0)
 
 
 async def payment_needed(session: AsyncSession, order_id: str, reason: str) -> None:
@@ -351,6 +378,7 @@ async def _write_invoices(session: AsyncSession, cycle: OrderCycle, *, now: date
         )
     }
     suppliers = await suppliers_of_lines(session, [x.id for ls in lines.values() for x in ls])
+    rate_of = await _tax_rates(session, cycle.network_id, lines.values())
     for order in orders:
         sequence = await next_invoice_number(session, cycle.network_id)
         invoice = Invoice(
@@ -374,9 +402,13 @@ async def _write_invoices(session: AsyncSession, cycle: OrderCycle, *, now: date
             invoice.due_on = cycle.delivery_date + timedelta(days=days)
         session.add(invoice)
         totals = dict.fromkeys(PARTS, 0)
+        tax_total = 0
         for line in lines[order.id]:
             price = lifecycle.unit_price(line)
             amount = lifecycle.line_amount(line)
+            rate = rate_of(line)
+            tax = taxes.line_tax(amount, rate)
+            tax_total += tax
             parts = split_amount(amount, unit_breakdown(skus[line.sku_id], price))
             for name in PARTS:
                 totals[name] += parts[name]
@@ -390,6 +422,8 @@ async def _write_invoices(session: AsyncSession, cycle: OrderCycle, *, now: date
                 and line.delivered_quantity != lifecycle.billed_quantity(line),
                 unit_price_cents=price,
                 amount_cents=amount,
+                tax_rate_bps=rate,
+                tax_cents=tax,
                 price_breakdown=parts,
             )
             session.add(invoice_line)
@@ -408,7 +442,8 @@ async def _write_invoices(session: AsyncSession, cycle: OrderCycle, *, now: date
                         producer_cents=producer_cents,
                     )
                 )
-        invoice.total_cents = sum(totals.values())
+        invoice.tax_cents = tax_total
+        invoice.total_cents = sum(totals.values()) + tax_total
         invoice.price_breakdown = totals
         lifecycle.billed(
             session,

@@ -100,12 +100,18 @@ async def iter_invoices(
         page = PageParams(limit=batch, cursor=cursor)
 
 
-async def get_invoice(
-    session: AsyncSession, principal: Principal, invoice_id: str
-) -> InvoicePublic:
+async def visible_invoice(session: AsyncSession, principal: Principal, invoice_id: str) -> Invoice:
+    """The invoice, to its buyer and its network; 404 to everyone else."""
     invoice = await session.scalar(_visible_invoices(principal).where(Invoice.id == invoice_id))
     if invoice is None:
         raise InvoiceNotFound()
+    return invoice
+
+
+async def get_invoice(
+    session: AsyncSession, principal: Principal, invoice_id: str
+) -> InvoicePublic:
+    invoice = await visible_invoice(session, principal, invoice_id)
     return (await invoice_publics(session, [invoice]))[0]
 
 
@@ -149,6 +155,8 @@ async def invoice_publics(
                 credited_quantity=credited.get(line.id, Decimal(0)),
                 unit_price_cents=line.unit_price_cents,
                 amount_cents=line.amount_cents,
+                tax_rate_bps=line.tax_rate_bps,
+                tax_cents=line.tax_cents,
                 price_breakdown=Breakdown.model_validate(line.price_breakdown),
             )
         )
@@ -168,6 +176,8 @@ async def invoice_publics(
             payment_method=i.payment_method,
             purchase_order_number=i.purchase_order_number,
             total_cents=i.total_cents,
+            subtotal_cents=i.total_cents - i.tax_cents,
+            tax_cents=i.tax_cents,
             lines=lines[i.id],
             price_breakdown=Breakdown.model_validate(i.price_breakdown),
             credited_cents=sum(n.total_cents for n in notes[i.id]),

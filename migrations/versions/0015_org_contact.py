@@ -1,7 +1,7 @@
 """organisation contact: street address, phone and delivery notes
 
 Revision ID: 0015_org_contact
-Revises: 0012_payment_issues
+Revises: 0014_user_language
 Create Date: 2026-12-08 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_org_contact"
-down_revision: str | None = "0012_payment_issues"
+down_revision: str | None = "0014_user_language"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -74,6 +74,12 @@ def test_production_refuses_the_default_secret() -> None:
         )
     with pytest.raises(ValidationError, match="32 characters"):
         Settings(secret_key="short", _env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="MINGA_PUBLIC_BASE_URL"):
+        Settings(
+            environment=Environment.production,
+            secret_key="x" * 40,
+            _env_file=None,  # type: ignore[call-arg]
+        )
     ok = Settings(
         environment=Environment.production,
         secret_key="x" * 40,

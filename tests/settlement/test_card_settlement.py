@@ -124,3 +124,40 @@ async def test_a_credit_note_on_a_card_order_is_refunded_at_the_provider(
     charges = await sdk.v1.charges.list_async({"limit": 100})
     [charge] = [c for c in charges.data if c.payment_intent == intent.id]
     assert int(charge.amount) - int(charge.amount_refunded) == 7 * 400
+
+
+async def test_a_card_order_above_its_hold_with_tax_is_invoiced_on_terms(
+    floor: Floor,  # noqa: F811
+    sdk: stripe.StripeClient,  # noqa: F811
+) -> None:
+    """The hold is of the order's total before tax: when the network taxes the category,
+    the taxed total cannot be captured, so the order is invoiced on terms (with its tax),
+    its hold is given back, and the ledger still adds up."""
+    m = floor.m
+    order = (await m.order("10", payment_method="card", payment_method_id=await card(sdk))).json()
+    assert order["payment"]["amount_cents"] == 4000
+    r = await m.client.put(
+        f"/api/v1/networks/{m.net.network['id']}/tax-rates",
+        json={"category": "dairy", "rate_bps": 1500},
+        headers=m.net.admin,
+    )
+    assert r.status_code == 200, r.text
+    await floor.through_delivery()
+    r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/settle", headers=m.net.admin)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert [p["order_id"] for p in result["payment_needed"]] == [order["id"]]
+    assert result["payment_needed"][0]["reason"].startswith("capture_exceeds_authorization")
+    assert result["captured_cents"] == 0
+    [invoice] = (
+        await m.client.get(
+            "/api/v1/invoices", params={"cycle_id": m.cycle["id"]}, headers=m.net.admin
+        )
+    ).json()["items"]
+    assert invoice["payment_method"] == "invoice"
+    assert (invoice["subtotal_cents"], invoice["tax_cents"]) == (4000, 600)
+    assert invoice["total_cents"] == 4600
+    intent = await intent_of_order(sdk, order["id"])
+    assert intent.status == "canceled"
+    r = await m.client.get(f"/api/v1/cycles/{m.cycle['id']}/ledger", headers=m.net.admin)
+    assert r.json()["differences"] == [], r.json()
