@@ -133,7 +133,6 @@ SUMMARIES: dict[str, str] = {
     # collection centre
     "getDeliveryOrder": "Read a delivery order",
     "getShipment": "Read a shipment",
-    "packingList": "The shipment's packing list (PDF)",
     "createVehicle": "Add a vehicle to the collection centre",
     "listVehicles": "List the centre's vehicles",
     "getDeliveryWindow": "When the buyer takes deliveries",
