@@ -337,7 +337,7 @@ class Builder:
             r = await self.client.post(
                 f"/api/v1/networks/{network['id']}/associations",
                 json={"association_id": association["id"]},
-                headers=admin,
+                headers=self.root,  # a network admin's request would only invite it
             )
             expect(r, 201)
             staff = await self.member(association["id"], "staff")

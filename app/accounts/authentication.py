@@ -63,8 +63,9 @@ async def login(
     if not ok or user is None or not user.is_active:
         raise InvalidCredentials()
     async with transaction(sessionmaker) as session:
-        await throttle.clear(session, pair)
-        await throttle.give_back(session, [account, throttle.address_key(client_address)])
+        await throttle.succeeded(
+            session, clear=[pair], give_back=[account, throttle.address_key(client_address)]
+        )
     return create_access_token(settings, subject=user.id)
 
 

@@ -90,3 +90,38 @@ class AlreadyInNetwork(Conflict):
 class LastAdmin(Conflict):
     code = "last_admin"
     title = "An organisation must keep at least one admin"
+
+
+class InvitationNotFound(NotFound):
+    code = "invitation_not_found"
+    title = "Invitation not found"
+
+
+class NetworkInvitationNotFound(NotFound):
+    code = "network_invitation_not_found"
+    title = "Network invitation not found"
+
+
+class InvitationPending(Conflict):
+    code = "invitation_pending"
+    title = "An invitation for this e-mail is already pending; revoke it to send a new one"
+
+
+class NetworkInvitationPending(Conflict):
+    code = "network_invitation_pending"
+    title = "The association already has a pending invitation to this network"
+
+
+class InvitationNotPending(Conflict):
+    code = "invitation_not_pending"
+    title = "The invitation was already accepted, declined or revoked"
+
+
+class InvitationExpired(Conflict):
+    code = "invitation_expired"
+    title = "The invitation has expired; ask for a new one"
+
+
+class InvitationLoginRequired(Conflict):
+    code = "invitation_login_required"
+    title = "Log in as the invited person to accept this invitation"

@@ -155,3 +155,71 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=64)
     object_id: str = Field(max_length=64, index=True)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class InvitationStatus(StrEnum):
+    """Where an invitation stands. ``expired`` is stored only once a newer invitation has
+    replaced an expired one; until then a pending row past ``expires_at`` reads as expired."""
+
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    revoked = "revoked"
+    expired = "expired"
+
+
+class MemberInvitation(SQLModel, table=True):
+    """An invitation to join an organisation, sent to an e-mail address; the person it names
+    accepts it. It never points at an account until then: inviting looks no account up."""
+
+    __tablename__ = "member_invitations"
+    # one open invitation per e-mail and organisation: ``pending_email`` is the e-mail while
+    # the invitation is pending and NULL afterwards (NULLs never collide in a unique key)
+    __table_args__ = (UniqueConstraint("organization_id", "pending_email"),)
+
+    id: str = id_field()
+    organization_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
+    )
+    email: str = Field(max_length=254, index=True)
+    full_name: str = Field(max_length=200)
+    role: str = Field(sa_type=String(16))
+    status: str = Field(sa_type=String(16), default=InvitationStatus.pending)
+    pending_email: str | None = Field(default=None, max_length=254)
+    # SHA-256 of the single-use acceptance token; the token itself is never stored
+    token_hash: str = Field(max_length=64, unique=True)
+    invited_by_user_id: str | None = Field(
+        default=None, max_length=36, foreign_key="users.id", ondelete="SET NULL"
+    )
+    accepted_user_id: str | None = Field(
+        default=None, max_length=36, foreign_key="users.id", ondelete="SET NULL"
+    )
+    created_at: datetime = timestamp()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NetworkInvitation(SQLModel, table=True):
+    """A network's invitation to an association: it joins when one of its own admins accepts."""
+
+    __tablename__ = "network_invitations"
+    # one open invitation per network and association (see MemberInvitation.pending_email)
+    __table_args__ = (UniqueConstraint("network_id", "pending_association_id"),)
+
+    id: str = id_field()
+    network_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
+    )
+    association_id: str = Field(
+        max_length=36, foreign_key="organizations.id", ondelete="CASCADE", index=True
+    )
+    status: str = Field(sa_type=String(16), default=InvitationStatus.pending)
+    pending_association_id: str | None = Field(default=None, max_length=36)
+    invited_by_user_id: str | None = Field(
+        default=None, max_length=36, foreign_key="users.id", ondelete="SET NULL"
+    )
+    decided_by_user_id: str | None = Field(
+        default=None, max_length=36, foreign_key="users.id", ondelete="SET NULL"
+    )
+    created_at: datetime = timestamp()
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

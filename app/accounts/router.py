@@ -5,23 +5,30 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from app.accounts import authentication, service
+from app.accounts import authentication, invitations, network_invitations, service
 from app.accounts import exceptions as exc
-from app.accounts.models import OrganizationKind
+from app.accounts.models import InvitationStatus, OrganizationKind
+from app.accounts.passwords import WeakPassword
 from app.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPublic,
     AuditEventPublic,
+    InvitationSignup,
     LoginForm,
     MemberCreate,
+    MemberInvitationCreated,
+    MemberInvitationPublic,
     MemberPublic,
     MemberUpdate,
     MePublic,
     MeUpdate,
     NetworkAssociationCreate,
     NetworkAssociationPublic,
+    NetworkInvitationCreated,
+    NetworkInvitationPublic,
     OrganizationCreate,
     OrganizationPublic,
     TokenPublic,
@@ -140,17 +147,35 @@ MEMBER_ERRORS = responses(
 )
 
 
+def _accepted(body: MemberInvitationCreated | NetworkInvitationCreated) -> JSONResponse:
+    return JSONResponse(body.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+
+
 @router.post(
     "/organizations/{organization_id}/members",
     response_model=MemberPublic,
     status_code=status.HTTP_201_CREATED,
     tags=["organizations"],
-    responses=MEMBER_ERRORS | AUTH,
+    summary="Invite a person (202), or make a new account with a password (201)",
+    description=(
+        "Without `password`: an invitation (202), the same answer whether or not the e-mail "
+        "has an account; the person accepts it. With `password` (the older form): 201 and a "
+        "new account for an e-mail that has none; for one that has, the same invitation (202), "
+        "never a link to that account. That 201 or 202 does tell whether the e-mail has an "
+        "account, so invite without a password."
+    ),
+    responses={
+        202: {"model": MemberInvitationCreated, "description": "Invited; the person accepts"}
+    }
+    | responses(exc.InvitationPending, WeakPassword)
+    | MEMBER_ERRORS
+    | AUTH,
 )
 async def add_member(
     session: SessionDep, principal: CurrentPrincipal, organization_id: IdPath, body: MemberCreate
-) -> MemberPublic:
-    return await service.add_member(session, principal, organization_id, body)
+) -> MemberPublic | JSONResponse:
+    added = await invitations.add_member(session, principal, organization_id, body)
+    return _accepted(added) if isinstance(added, MemberInvitationCreated) else added
 
 
 @router.get(
@@ -195,6 +220,102 @@ async def remove_member(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+INVITATION_ERRORS = responses(
+    exc.InvitationNotFound, exc.InvitationNotPending, exc.InvitationExpired, exc.AlreadyMember
+)
+
+
+@router.get(
+    "/organizations/{organization_id}/invitations",
+    response_model=Page[MemberInvitationPublic],
+    tags=["invitations"],
+    summary="An organisation's invitations, for its admins",
+    responses=responses(exc.OrganizationNotFound, exc.InsufficientRole) | AUTH,
+)
+async def list_invitations(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    organization_id: IdPath,
+    page: PageParamsDep,
+    status: InvitationStatus | None = None,
+) -> Page[MemberInvitationPublic]:
+    items, cursor = await invitations.list_invitations(
+        session, principal, organization_id, status=status, page=page
+    )
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.delete(
+    "/organizations/{organization_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["invitations"],
+    summary="Revoke a pending invitation",
+    responses=responses(exc.OrganizationNotFound, exc.InsufficientRole) | INVITATION_ERRORS | AUTH,
+)
+async def revoke_invitation(
+    session: SessionDep, principal: CurrentPrincipal, organization_id: IdPath, invitation_id: IdPath
+) -> Response:
+    await invitations.revoke_invitation(session, principal, organization_id, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/me/invitations",
+    response_model=Page[MemberInvitationPublic],
+    tags=["invitations"],
+    summary="The invitations the caller can accept",
+    responses=responses(UserRequired) | AUTH,
+)
+async def my_invitations(
+    session: SessionDep, user: CurrentUser, page: PageParamsDep
+) -> Page[MemberInvitationPublic]:
+    items, cursor = await invitations.my_invitations(session, user, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.post(
+    "/invitations/{invitation_id}/accept",
+    response_model=MemberPublic,
+    tags=["invitations"],
+    summary="Accept an invitation to one's own e-mail: join the organisation",
+    responses=responses(UserRequired) | INVITATION_ERRORS | AUTH,
+)
+async def accept_invitation(
+    session: SessionDep, user: CurrentUser, invitation_id: IdPath
+) -> MemberPublic:
+    return await invitations.accept_invitation(session, user, invitation_id)
+
+
+@router.post(
+    "/invitations/{invitation_id}/decline",
+    response_model=MemberInvitationPublic,
+    tags=["invitations"],
+    responses=responses(UserRequired) | INVITATION_ERRORS | AUTH,
+)
+async def decline_invitation(
+    session: SessionDep, user: CurrentUser, invitation_id: IdPath
+) -> MemberInvitationPublic:
+    return await invitations.decline_invitation(session, user, invitation_id)
+
+
+@router.post(
+    "/invitations/accept",
+    response_model=MemberPublic,
+    tags=["invitations"],
+    summary="Accept an invitation by its token, making the account of the invited e-mail",
+    description=(
+        "For a person without an account: the account is always the invited e-mail's. When "
+        "that e-mail has an account, the token is not enough (409 "
+        "`invitation_login_required`): log in and accept with "
+        "`POST /invitations/{invitation_id}/accept`."
+    ),
+    responses=responses(exc.InvitationLoginRequired, WeakPassword, InvalidInput)
+    | INVITATION_ERRORS,
+)
+async def accept_invitation_with_token(session: SessionDep, body: InvitationSignup) -> MemberPublic:
+    return await invitations.accept_with_token(session, body)
+
+
 NETWORK_ERRORS = responses(
     exc.NetworkNotFound, exc.InsufficientRole, exc.NotAnAssociation, exc.AlreadyInNetwork
 )
@@ -205,17 +326,29 @@ NETWORK_ERRORS = responses(
     response_model=NetworkAssociationPublic,
     status_code=status.HTTP_201_CREATED,
     tags=["networks"],
-    responses=NETWORK_ERRORS | AUTH,
+    summary="Invite an association to the network (202), or join it at once (201)",
+    description=(
+        "A network admin invites the association (202); it joins when one of its admins "
+        "accepts with `POST /network-invitations/{network_invitation_id}/accept`. A platform "
+        "admin, or someone who administers both, joins it at once (201)."
+    ),
+    responses={
+        202: {"model": NetworkInvitationCreated, "description": "Invited; the association accepts"}
+    }
+    | responses(exc.NetworkInvitationPending)
+    | NETWORK_ERRORS
+    | AUTH,
 )
 async def add_association(
     session: SessionDep,
     principal: CurrentPrincipal,
     network_id: IdPath,
     body: NetworkAssociationCreate,
-) -> NetworkAssociationPublic:
-    return await service.add_association_to_network(
+) -> NetworkAssociationPublic | JSONResponse:
+    added = await network_invitations.join_or_invite(
         session, principal, network_id, body.association_id
     )
+    return _accepted(added) if isinstance(added, NetworkInvitationCreated) else added
 
 
 @router.get(
@@ -229,6 +362,93 @@ async def list_associations(
 ) -> Page[NetworkAssociationPublic]:
     items, cursor = await service.list_network_associations(session, principal, network_id, page)
     return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/networks/{network_id}/invitations",
+    response_model=Page[NetworkInvitationPublic],
+    tags=["networks"],
+    summary="The invitations a network has sent, for its admins",
+    responses=responses(exc.NetworkNotFound, exc.InsufficientRole) | AUTH,
+)
+async def list_network_invitations(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    network_id: IdPath,
+    page: PageParamsDep,
+    status: InvitationStatus | None = None,
+) -> Page[NetworkInvitationPublic]:
+    items, cursor = await network_invitations.list_for_network(
+        session, principal, network_id, status=status, page=page
+    )
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/organizations/{organization_id}/network-invitations",
+    response_model=Page[NetworkInvitationPublic],
+    tags=["networks"],
+    summary="The networks' invitations to an association, for its admins",
+    responses=responses(exc.OrganizationNotFound, exc.InsufficientRole) | AUTH,
+)
+async def list_association_invitations(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    organization_id: IdPath,
+    page: PageParamsDep,
+    status: InvitationStatus | None = None,
+) -> Page[NetworkInvitationPublic]:
+    items, cursor = await network_invitations.list_for_association(
+        session, principal, organization_id, status=status, page=page
+    )
+    return Page(items=items, next_cursor=cursor)
+
+
+NETWORK_INVITATION_ERRORS = responses(
+    exc.NetworkInvitationNotFound,
+    exc.InsufficientRole,
+    exc.InvitationNotPending,
+    exc.AlreadyInNetwork,
+)
+
+
+@router.post(
+    "/network-invitations/{network_invitation_id}/accept",
+    response_model=NetworkAssociationPublic,
+    tags=["networks"],
+    summary="The invited association's admin accepts: it joins the network",
+    responses=NETWORK_INVITATION_ERRORS | AUTH,
+)
+async def accept_network_invitation(
+    session: SessionDep, principal: CurrentPrincipal, network_invitation_id: IdPath
+) -> NetworkAssociationPublic:
+    return await network_invitations.accept(session, principal, network_invitation_id)
+
+
+@router.post(
+    "/network-invitations/{network_invitation_id}/decline",
+    response_model=NetworkInvitationPublic,
+    tags=["networks"],
+    responses=NETWORK_INVITATION_ERRORS | AUTH,
+)
+async def decline_network_invitation(
+    session: SessionDep, principal: CurrentPrincipal, network_invitation_id: IdPath
+) -> NetworkInvitationPublic:
+    return await network_invitations.decline(session, principal, network_invitation_id)
+
+
+@router.delete(
+    "/network-invitations/{network_invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["networks"],
+    summary="The network's admin withdraws a pending invitation",
+    responses=NETWORK_INVITATION_ERRORS | AUTH,
+)
+async def revoke_network_invitation(
+    session: SessionDep, principal: CurrentPrincipal, network_invitation_id: IdPath
+) -> Response:
+    await network_invitations.revoke(session, principal, network_invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 KEY_ERRORS = responses(exc.OrganizationNotFound, exc.InsufficientRole, exc.ApiKeyNotFound)

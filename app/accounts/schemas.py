@@ -10,8 +10,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from app.accounts import passwords
-from app.accounts.models import BuyerType, Country, OrganizationKind, Role
+from app.accounts.models import BuyerType, Country, InvitationStatus, OrganizationKind, Role
 from app.core.i18n import N_, Language
+from app.core.ids import Id
 from app.core.schemas import PlainText, Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -155,10 +156,27 @@ class MeUpdate(Strict):
 
 
 class MemberCreate(Strict):
+    """Without ``password``: an invitation that the person accepts (202). With it (the older
+    form): a new account with that password and its membership (201) when no account has the
+    e-mail, and otherwise an invitation all the same (202): an existing account is never
+    linked, and nothing about it is shown."""
+
     email: EmailStr = Field(max_length=254)
-    full_name: Name
-    password: Password
+    full_name: Name = Field(
+        description="How the inviter names the person; an existing account keeps its own name"
+    )
     role: Role
+    password: Annotated[
+        Password | None,
+        Field(
+            json_schema_extra={"minLength": passwords.MIN_LENGTH},
+            description=(
+                "Only for the older form that sets the new account's password: at least "
+                f"{passwords.MIN_LENGTH} characters; not a common password, and not containing "
+                "the e-mail address (422 `weak_password` otherwise). Leave it out to invite."
+            ),
+        ),
+    ] = None
 
 
 class MemberUpdate(Strict):
@@ -176,7 +194,7 @@ class MemberPublic(BaseModel):
 
 
 class NetworkAssociationCreate(Strict):
-    association_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    association_id: Id
 
 
 class NetworkAssociationPublic(BaseModel):
@@ -185,6 +203,54 @@ class NetworkAssociationPublic(BaseModel):
     association_name: str
     parish: str
     created_at: datetime
+
+
+class MemberInvitationPublic(BaseModel):
+    id: str
+    organization_id: str
+    organization_name: str
+    email: str
+    full_name: str
+    role: Role
+    status: InvitationStatus
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+
+
+class MemberInvitationCreated(MemberInvitationPublic):
+    invitation_id: str = Field(description="The invitation's id (the same as ``id``)")
+    token: str = Field(
+        description=(
+            "The single-use acceptance token, shown once: pass it on to the person (it lets "
+            "them make an account for the invited e-mail with POST /invitations/accept)"
+        )
+    )
+
+
+class InvitationSignup(Strict):
+    """Accept an invitation by its token, making the account of the invited e-mail."""
+
+    token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
+    password: Password
+    full_name: Name | None = Field(
+        default=None, description="The new account's name; the inviter's wording by default"
+    )
+
+
+class NetworkInvitationPublic(BaseModel):
+    id: str
+    network_id: str
+    network_name: str
+    association_id: str
+    association_name: str
+    status: InvitationStatus
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class NetworkInvitationCreated(NetworkInvitationPublic):
+    invitation_id: str = Field(description="The invitation's id (the same as ``id``)")
 
 
 class ApiKeyCreate(Strict):

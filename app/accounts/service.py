@@ -11,17 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.accounts import audit, passwords, served
+from app.accounts import audit, served
 from app.accounts.exceptions import (
-    AlreadyInNetwork,
-    AlreadyMember,
     ApiKeyNotFound,
     InvalidOrganization,
     InvalidTaxId,
     LastAdmin,
     MemberNotFound,
     NetworkNotFound,
-    NotAnAssociation,
     OrganizationNotFound,
     TaxIdTaken,
 )
@@ -40,7 +37,6 @@ from app.accounts.principal import Principal
 from app.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
-    MemberCreate,
     MemberPublic,
     MembershipPublic,
     MePublic,
@@ -51,7 +47,7 @@ from app.accounts.schemas import (
 from app.accounts.taxid import normalize_tax_id
 from app.core.i18n import Language, _l
 from app.core.pagination import PageParams, paginate
-from app.core.security import generate_api_key, hash_password
+from app.core.security import generate_api_key
 from app.core.timeutil import utcnow
 
 COUNTRY_DEFAULTS = {
@@ -226,7 +222,7 @@ async def update_me(session: AsyncSession, principal: Principal, data: MeUpdate)
 # --- members -------------------------------------------------------------------------------
 
 
-def _member_public(membership: Membership, user: User) -> MemberPublic:
+def member_public(membership: Membership, user: User) -> MemberPublic:
     return MemberPublic(
         id=membership.id,
         organization_id=membership.organization_id,
@@ -238,50 +234,11 @@ def _member_public(membership: Membership, user: User) -> MemberPublic:
     )
 
 
-async def _existing_organization(session: AsyncSession, organization_id: str) -> Organization:
+async def existing_organization(session: AsyncSession, organization_id: str) -> Organization:
     org = await session.get(Organization, organization_id)
     if org is None:
         raise OrganizationNotFound()
     return org
-
-
-async def add_member(
-    session: AsyncSession, principal: Principal, organization_id: str, data: MemberCreate
-) -> MemberPublic:
-    """Add a person to an organisation; a person who already has an account keeps it as is."""
-    principal.require_member(organization_id, Role.admin)
-    await _existing_organization(session, organization_id)
-    email = str(data.email).strip().lower()
-    # before the account is looked up: the answer must not tell whether it exists
-    passwords.check_password(data.password, email=email)
-    user = await session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None:
-        user = User(
-            email=email, full_name=data.full_name, password_hash=hash_password(data.password)
-        )
-        session.add(user)
-        await session.flush()
-    else:
-        exists = await session.scalar(
-            select(Membership.id).where(
-                Membership.organization_id == organization_id, Membership.user_id == user.id
-            )
-        )
-        if exists:
-            raise AlreadyMember()
-    membership = Membership(organization_id=organization_id, user_id=user.id, role=data.role)
-    session.add(membership)
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        action="member.add",
-        object_type="membership",
-        object_id=membership.id,
-        organization_id=organization_id,
-        changes=audit.diff(None, {"user_id": user.id, "email": email, "role": data.role}),
-    )
-    return _member_public(membership, user)
 
 
 async def list_members(
@@ -300,7 +257,7 @@ async def list_members(
             select(User).where(col(User.id).in_([m.user_id for m in rows]))
         )
     }
-    return [_member_public(m, users[m.user_id]) for m in rows], cursor
+    return [member_public(m, users[m.user_id]) for m in rows], cursor
 
 
 async def _membership(session: AsyncSession, organization_id: str, user_id: str) -> Membership:
@@ -349,7 +306,7 @@ async def change_member_role(
     )
     user = await session.get(User, user_id)
     assert user is not None
-    return _member_public(membership, user)
+    return member_public(membership, user)
 
 
 async def remove_member(
@@ -374,47 +331,23 @@ async def remove_member(
 # --- networks ------------------------------------------------------------------------------
 
 
-async def _network(session: AsyncSession, principal: Principal, network_id: str) -> Organization:
-    principal.require_member(network_id, not_found=NetworkNotFound)
-    network = await session.get(Organization, network_id)
-    if network is None or network.kind != OrganizationKind.network:
+async def network(
+    session: AsyncSession, principal: Principal, network_id: str, role: Role = Role.staff
+) -> Organization:
+    """The network, for its members with ``role``; 404 for anyone else."""
+    principal.require_member(network_id, role, not_found=NetworkNotFound)
+    found = await session.get(Organization, network_id)
+    if found is None or found.kind != OrganizationKind.network:
         raise NetworkNotFound()
-    return network
+    return found
 
 
-async def add_association_to_network(
-    session: AsyncSession, principal: Principal, network_id: str, association_id: str
+def network_association_public(
+    link: NetworkAssociation, association: Organization
 ) -> NetworkAssociationPublic:
-    principal.require_member(network_id, Role.admin, not_found=NetworkNotFound)
-    await _network(session, principal, network_id)
-    association = await session.get(Organization, association_id)
-    if association is None or association.kind != OrganizationKind.association:
-        raise NotAnAssociation(
-            errors=[{"field": "association_id", "detail": "no association with this id"}]
-        )
-    exists = await session.scalar(
-        select(NetworkAssociation.id).where(
-            NetworkAssociation.network_id == network_id,
-            NetworkAssociation.association_id == association_id,
-        )
-    )
-    if exists:
-        raise AlreadyInNetwork()
-    link = NetworkAssociation(network_id=network_id, association_id=association_id)
-    session.add(link)
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        action="network.association_add",
-        object_type="network_association",
-        object_id=link.id,
-        organization_id=network_id,
-        changes=audit.diff(None, {"association_id": association_id}),
-    )
     return NetworkAssociationPublic(
-        network_id=network_id,
-        association_id=association_id,
+        network_id=link.network_id,
+        association_id=link.association_id,
         association_name=association.name,
         parish=association.parish,
         created_at=link.created_at,
@@ -424,7 +357,7 @@ async def add_association_to_network(
 async def list_network_associations(
     session: AsyncSession, principal: Principal, network_id: str, page: PageParams
 ) -> tuple[list[NetworkAssociationPublic], str | None]:
-    await _network(session, principal, network_id)
+    await network(session, principal, network_id)
     stmt = select(NetworkAssociation).where(NetworkAssociation.network_id == network_id)
     links, cursor = await paginate(session, stmt, key=col(NetworkAssociation.id), params=page)
     orgs = {
@@ -435,16 +368,7 @@ async def list_network_associations(
             )
         )
     }
-    return [
-        NetworkAssociationPublic(
-            network_id=link.network_id,
-            association_id=link.association_id,
-            association_name=orgs[link.association_id].name,
-            parish=orgs[link.association_id].parish,
-            created_at=link.created_at,
-        )
-        for link in links
-    ], cursor
+    return [network_association_public(link, orgs[link.association_id]) for link in links], cursor
 
 
 async def network_ids_of_association(session: AsyncSession, association_id: str) -> list[str]:
@@ -463,7 +387,7 @@ async def create_api_key(
     session: AsyncSession, principal: Principal, organization_id: str, data: ApiKeyCreate
 ) -> ApiKeyCreated:
     principal.require_member(organization_id, Role.admin)
-    await _existing_organization(session, organization_id)
+    await existing_organization(session, organization_id)
     material = generate_api_key()
     row = ApiKey(
         organization_id=organization_id,

@@ -81,12 +81,25 @@ async def take(session: AsyncSession, limits: Sequence[Limit], *, now: datetime)
 
 async def give_back(session: AsyncSession, keys: Sequence[str]) -> None:
     """A successful login: its attempt does not count against anyone."""
-    for key in sorted(keys):
-        await session.execute(
-            update(_table)
-            .where(_table.c.key == key, _table.c.failures > 0)
-            .values(failures=_table.c.failures - 1)
-        )
+    await succeeded(session, clear=(), give_back=keys)
+
+
+async def succeeded(
+    session: AsyncSession, *, clear: Sequence[str], give_back: Sequence[str]
+) -> None:
+    """A successful login: forget the counters of ``clear``, take this attempt back from
+    ``give_back`` — every row touched in the order ``take`` locks them (sorted by key), so a
+    login that succeeds never deadlocks with concurrent attempts that are being counted."""
+    forget = set(clear)
+    for key in sorted(forget | set(give_back)):
+        if key in forget:
+            await session.execute(delete(_table).where(_table.c.key == key))
+        else:
+            await session.execute(
+                update(_table)
+                .where(_table.c.key == key, _table.c.failures > 0)
+                .values(failures=_table.c.failures - 1)
+            )
 
 
 async def clear(session: AsyncSession, key: str) -> None:

@@ -8,10 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from app.core.ids import Id
 from app.core.quantity import PositiveQuantity, Quantity
 from app.core.schemas import Strict
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 

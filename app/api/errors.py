@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -70,10 +71,30 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
 PROBED_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
+def _documented_paths(app: Any) -> list[tuple[re.Pattern[str], int, frozenset[str]]]:
+    """The OpenAPI document's paths: a pattern, how many parameters, which methods."""
+    cached: list[tuple[re.Pattern[str], int, frozenset[str]]] | None = getattr(
+        app.state, "documented_paths", None
+    )
+    if cached is None:
+        cached = []
+        for template, item in app.openapi().get("paths", {}).items():
+            literals = re.split(r"\{[^}]*\}", template)
+            pattern = re.compile("^" + "[^/]+".join(map(re.escape, literals)) + "$")
+            methods = frozenset(m.upper() for m in item if m.upper() in PROBED_METHODS)
+            cached.append((pattern, len(literals) - 1, methods))
+        app.state.documented_paths = cached
+    return cached
+
+
 def allowed_methods(request: Request) -> str:
     """Every method the request's path answers to (RFC 9110 §15.5.6). Starlette names only
     those of the first route that matched the path, and FastAPI has one route per method, so
-    each method is tried against the app's routes (through their public ``matches``)."""
+    each method is tried against the app's routes (through their public ``matches``).
+
+    Where several documented paths fit, the most literal one is the resource: the path
+    ``/products/import`` also fits ``/products/{product_id}``, but a GET there asks for a
+    sheet whose id is "import" (a 404); the import takes POST alone."""
     allowed = []
     for method in PROBED_METHODS:
         # a copy, nested dicts too: matching writes FastAPI's bookkeeping into the scope
@@ -81,6 +102,16 @@ def allowed_methods(request: Request) -> str:
         probe["method"] = method
         if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
             allowed.append(method)
+    path = request.scope["path"]
+    fitting = [
+        (n, methods)
+        for pattern, n, methods in _documented_paths(request.app)
+        if pattern.match(path)
+    ]
+    if fitting:
+        fewest = min(n for n, _ in fitting)
+        literal = set().union(*(methods for n, methods in fitting if n == fewest))
+        allowed = [method for method in allowed if method in literal] or allowed
     return ", ".join(allowed)
 
 

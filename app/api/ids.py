@@ -1,11 +1,8 @@
 """Typed path and query parameters: ids, with their shape in the OpenAPI document.
 
-Ids are opaque strings (API.md): Minga's are UUIDv7 (``app.core.ids``), but clients must not
-rely on that, and an unknown id answers 404 like one of another organisation's. So the
-pattern admits what an opaque, URL-safe id may contain — ASCII letters, digits, ``-`` and
-``_``, at most 36 — and refuses with a 422 what no id can be (spaces, dots, quotes, slashes,
-other scripts, control characters), before anything reaches the database or a header such
-as ``Content-Disposition``.
+The shape is the one of ``app.core.ids``, where the body's ``Id`` lives too (domains import it
+from there: only routers may use ``app.api``, tests/test_layers.py). An id in a path, a query
+or a body is spelled the same way, and refused with a 422 the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +11,10 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,36}$"
+from app.core.ids import ID_PATTERN, Id, ProviderId
+
+__all__ = ["ID_PATTERN", "Id", "IdPath", "IdQuery", "ProviderId", "RequiredIdQuery"]
 
 IdPath = Annotated[str, Path(min_length=1, max_length=36, pattern=ID_PATTERN)]
 IdQuery = Annotated[str | None, Query(min_length=1, max_length=36, pattern=ID_PATTERN)]
+RequiredIdQuery = Annotated[str, Query(min_length=1, max_length=36, pattern=ID_PATTERN)]

@@ -3,9 +3,10 @@
 Routers list their domain problems in ``responses``; the problems that any operation may
 answer because of how it is called are added here, in one place, from what the operation
 takes: a body can be unreadable (400), too large (413) or invalid (422); parameters can be
-invalid (422); a protected operation can be called without credentials (401). Every problem
-is documented as what it is on the wire: ``application/problem+json`` with ``ProblemBody``
-(FastAPI's own ``HTTPValidationError`` is never sent, so it is not documented).
+invalid (422), a list's cursor too (422 ``invalid_cursor``); a protected operation can be
+called without credentials (401). Every problem is documented as what it is on the wire:
+``application/problem+json`` with ``ProblemBody`` (FastAPI's own ``HTTPValidationError`` is
+never sent, so it is not documented).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 
 from app.api.docs import apply_summaries
 from app.core.limits import PayloadTooLarge
+from app.core.pagination import InvalidCursor
 from app.core.problems import (
     PROBLEM_MEDIA_TYPE,
     BadRequest,
@@ -74,8 +76,11 @@ def document_operation(operation: dict[str, Any]) -> None:
     if "requestBody" in operation:
         for problem in (BadRequest, PayloadTooLarge, InvalidInput):
             _add(responses, problem)
-    if operation.get("parameters"):
+    parameters = operation.get("parameters") or []
+    if parameters:
         _add(responses, InvalidInput)
+    if any(p.get("in") == "query" and p.get("name") == "cursor" for p in parameters):
+        _add(responses, InvalidCursor)
     if operation.get("security"):
         _add(responses, Unauthenticated)
     for status, response in responses.items():

@@ -8,17 +8,22 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.catalog.models import CertificationKind, Unit
+from app.catalog.schemas import CATEGORY_PATTERN, Gtin
+from app.core.ids import Id
 from app.core.quantity import PositiveQuantity, Quantity
 from app.core.schemas import Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=60)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-CategorySlug = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+CategorySlug = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=40),
+    Field(json_schema_extra={"pattern": CATEGORY_PATTERN}),
+]
 Story = Annotated[str, StringConstraints(max_length=5000)]
 Cents = Annotated[int, Field(gt=0, le=100_000_000)]
 Bps = Annotated[int, Field(ge=0, le=10_000)]
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 
 
 class Territory(Strict):
@@ -97,7 +102,7 @@ class SkuCreate(Strict):
     unit: Unit
     pack_size: PositiveQuantity
     unit_weight_kg: PositiveQuantity | None = None
-    gtin: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    gtin: Gtin | None = None
     producer_price_cents: Cents
     tiers: list[TierIn] = Field(min_length=1, max_length=20)
     solidarity_fund_bps: Bps = 0

@@ -36,6 +36,7 @@ from app.catalog.exceptions import FileTooLarge, ImportInvalid
 from app.catalog.models import CertificationKind, SanitaryAuthority, Storage, Unit
 from app.catalog.schemas import ImportResult, ProductCreate
 from app.core.ids import new_id
+from app.core.schemas import TEXT_VALUES
 
 MAX_ROWS = 5_000
 MAX_BYTES = 20 * 1024 * 1024
@@ -362,7 +363,7 @@ def parse(content: bytes, association_id: str, categories: Mapping[str, str]) ->
             except ValueError as exc:
                 parsed.error(line, f"gtin: {exc}")
         try:
-            data = ProductCreate.model_validate(body)
+            data = ProductCreate.model_validate(body, context=TEXT_VALUES)  # CSV: all text
         except ValidationError as exc:
             for err in exc.errors():
                 parsed.error(line, f"{_column(tuple(err['loc']))}: {err['msg']}")

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from app.accounts.exceptions import InsufficientRole, NotAnAssociation, OrganizationNotFound
 from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
-from app.api.ids import IdPath, IdQuery
+from app.api.ids import IdPath, IdQuery, RequiredIdQuery
 from app.catalog import categories, images, importer, lifecycle, service, versions
 from app.catalog import exceptions as exc
 from app.catalog.models import CertificationKind, ProductStatus
@@ -128,7 +128,7 @@ async def list_products(
 async def import_products(
     session: SessionDep,
     principal: CurrentPrincipal,
-    association_id: Annotated[PlainText, Query(min_length=1, max_length=36)],
+    association_id: RequiredIdQuery,
     file: Upload,
 ) -> ImportResult:
     content = await file.read(importer.MAX_BYTES + 1)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from app.catalog.categories import TAXONOMY
 from app.catalog.models import (
     CertificationKind,
     ProductStatus,
@@ -15,16 +16,31 @@ from app.catalog.models import (
     Storage,
     Unit,
 )
+from app.core.ids import Id
 from app.core.quantity import PositiveQuantity, Quantity
 from app.core.schemas import Strict
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+# A category of the taxonomy, which the schema lists (the validation answers an unknown one
+# with 422 `unknown_category`, naming where to find them: GET /categories).
+CATEGORY_PATTERN = "^(?:" + "|".join(seed.slug for seed in TAXONOMY) + ")$"
+Slug = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    Field(json_schema_extra={"pattern": CATEGORY_PATTERN}),
+]
 Allergen = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Gtin = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+# GTIN-8, -12, -13 or -14; its last digit is a check digit, which only the validation checks
+# (422 `invalid_gtin`).
+GTIN_PATTERN = r"^(?:[0-9]{8}|[0-9]{12,14})$"
+Gtin = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
+    Field(json_schema_extra={"pattern": GTIN_PATTERN}),
+]
 ShelfLife = Annotated[int, Field(ge=1, le=3650)]
 
 MAX_ALLERGENS = 20
@@ -52,7 +68,7 @@ class SanitaryRegistration(Strict):
 
 
 class ProductCreate(Strict):
-    association_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    association_id: Id
     name: Name
     category: Slug
     description: LongText = ""
@@ -73,8 +89,24 @@ class ProductCreate(Strict):
 NULLABLE = frozenset({"shelf_life_days", "sanitary_registration", "gtin"})
 
 
+def _document_update(schema: dict[str, Any]) -> None:
+    """The schema of a PATCH says what the validation takes: null only where it clears."""
+    for name, field in schema.get("properties", {}).items():
+        if name in NULLABLE or "anyOf" not in field:
+            continue
+        arms = [arm for arm in field.pop("anyOf") if arm != {"type": "null"}]
+        if len(arms) == 1:
+            field.update(arms[0])
+        else:
+            field["anyOf"] = arms
+        if "default" in field and field["default"] is None:
+            del field["default"]  # left out, the field keeps its value
+
+
 class ProductUpdate(Strict):
     """A partial sheet: the fields given replace the current ones (lists and objects whole)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_update)
 
     name: Name | None = None
     category: Slug | None = None

@@ -31,6 +31,18 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+# The alphabet of the cursors this service gives out (unpadded URL-safe base64).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{2,200}$"
+
+
+class InvalidCursor(InvalidInput):
+    """A cursor of the right alphabet that is not one this service gave out: cursors are
+    opaque, so no schema can tell a good one from a bad one."""
+
+    code = "invalid_cursor"
+    title = "The cursor is not valid"
+
+
 class PageParams(BaseModel):
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
@@ -41,7 +53,14 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=CURSOR_PATTERN,
+            description="The `next_cursor` of the page before; opaque",
+        ),
+    ] = None,
 ) -> PageParams:
     params = PageParams(limit=limit, cursor=cursor)
     params.after()  # reject a bad cursor before touching the database
@@ -55,7 +74,7 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
-_CURSOR = re.compile(r"^[A-Za-z0-9_-]{2,200}$")
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 def decode_cursor(cursor: str) -> str:
@@ -68,7 +87,7 @@ def decode_cursor(cursor: str) -> str:
             raise ValueError(cursor)
         return key
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput(
+        raise InvalidCursor(
             "The cursor is not one this service gave out",
             errors=[{"field": "cursor", "detail": "malformed cursor"}],
         ) from None

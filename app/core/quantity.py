@@ -22,6 +22,22 @@ MAX_TEXT_LENGTH = 11
 _TEXT = re.compile(PATTERN)
 
 
+def _nonzero(digits: int) -> str:
+    """1 to ``digits`` digits, not all of them 0 (a regular expression cannot count, so each
+    number of leading zeros is spelled out)."""
+    return (
+        "(?:" + "|".join(f"{'0' * k}[1-9][0-9]{{0,{digits - k - 1}}}" for k in range(digits)) + ")"
+    )
+
+
+# The text spellings that the validation takes, as regular expressions for the OpenAPI
+# document: ``PATTERN`` within the bounds (at most 1 000 000; above 0 for a positive one).
+_FRACTION = r"(?:\.[0-9]{1,3})?"
+_MILLION = r"1000000(?:\.0{1,3})?"
+TEXT_PATTERN = rf"^(?:0?[0-9]{{1,6}}{_FRACTION}|{_MILLION})$"
+POSITIVE_TEXT_PATTERN = rf"^(?:0?{_nonzero(6)}{_FRACTION}|0{{1,7}}\.{_nonzero(3)}|{_MILLION})$"
+
+
 def quantize(value: Decimal | int | str) -> Decimal:
     """The quantity at scale 3, rounded half up (the named rule for quantities)."""
     try:
@@ -51,9 +67,14 @@ def _check_scale(value: Decimal) -> Decimal:
 
 def _input_schema(*, positive: bool) -> WithJsonSchema:
     """What clients may send, documented with its bounds in both spellings."""
-    number: dict[str, object] = {"type": "number", "maximum": float(MAX_QUANTITY)}
+    number: dict[str, object] = {
+        "type": "number",
+        "maximum": float(MAX_QUANTITY),
+        "multipleOf": float(SCALE),  # at most 3 decimal places
+    }
     number["exclusiveMinimum" if positive else "minimum"] = 0
-    text = {"type": "string", "pattern": PATTERN, "maxLength": MAX_TEXT_LENGTH}
+    pattern = POSITIVE_TEXT_PATTERN if positive else TEXT_PATTERN
+    text = {"type": "string", "pattern": pattern, "maxLength": MAX_TEXT_LENGTH}
     return WithJsonSchema({"anyOf": [number, text]}, mode="validation")
 
 

@@ -1,7 +1,7 @@
 """Building the Cotopaxi network through the API, as its people would: the platform admin
-creates the organisations and their first logins, the network admin joins the associations
-and runs the brand, associations publish their sheets, the centre registers its vehicles
-and the buyers say when they take deliveries."""
+creates the organisations and their first logins and joins the associations to the network,
+the network admin runs the brand, associations publish their sheets, the centre registers its
+vehicles and the buyers say when they take deliveries."""
 
 from __future__ import annotations
 
@@ -160,9 +160,9 @@ class Builder:
         w.associations[a.name] = org
         staff = await self.member(org, a.key, a.contact, "staff", "association staff")
         w.association_staff[a.name] = staff
-        await self.api.post(
+        await self.api.post(  # the platform admin joins it; a network admin would invite it
             f"/networks/{w.network['id']}/associations",
-            w.network_admin,
+            self.admin,
             {"association_id": org["id"]},
         )
         await self.api.post(

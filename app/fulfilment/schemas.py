@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
+from app.core.ids import Id
 from app.core.quantity import PositiveQuantity, Quantity
 from app.core.schemas import Strict
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 LotCode = Annotated[
@@ -21,15 +30,31 @@ LotCode = Annotated[
 # Local wall-clock time of the network, "HH:MM"; "24:00" is the end of the day.
 ClockTime = Annotated[str, StringConstraints(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
 # Degrees Celsius to one decimal, answered as a JSON number (a measurement, not money).
+# As text, ASCII digits within the bounds, the spelling that the schema tells.
+TEMPERATURE_PATTERN = (
+    r"^(?:-(?:[0-4]?[0-9](?:\.[0-9])?|50(?:\.0)?)|[0-5]?[0-9](?:\.[0-9])?|60(?:\.0)?)$"
+)
+_TEMPERATURE_TEXT = re.compile(TEMPERATURE_PATTERN)
+
+
+def _temperature_text(value: Any) -> Any:
+    if isinstance(value, str) and not _TEMPERATURE_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "temperature_format", 'must be degrees such as "4.5" or "-18", from -50 to 60'
+        )
+    return value
+
+
 Temperature = Annotated[
     Decimal,
     Field(ge=-50, le=60, max_digits=4, decimal_places=1),
+    BeforeValidator(_temperature_text),
     PlainSerializer(float, return_type=float, when_used="json"),
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": -50, "maximum": 60},
-                {"type": "string", "pattern": r"^-?\d{1,2}(\.\d)?$", "maxLength": 5},
+                {"type": "number", "minimum": -50, "maximum": 60, "multipleOf": 0.1},
+                {"type": "string", "pattern": TEMPERATURE_PATTERN, "maxLength": 5},
             ]
         },
         mode="validation",

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from app.accounts import audit
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
-from app.api.ids import IdPath, IdQuery
+from app.api.ids import IdPath, IdQuery, RequiredIdQuery
 from app.brands import skus as brand_skus
 from app.brands import views as brand_views
 from app.brands.exceptions import SkuNotFound
@@ -368,7 +368,7 @@ async def list_standing_orders(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
-    buyer_id: Annotated[PlainText, Query(min_length=1, max_length=36)],
+    buyer_id: RequiredIdQuery,
 ) -> Page[StandingOrderPublic]:
     rows, cursor = await standing.list_standing(session, principal, buyer_id=buyer_id, page=page)
     return Page(items=await standing.standing_publics(session, rows), next_cursor=cursor)

@@ -8,12 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from app.core.ids import Id, ProviderId
 from app.core.quantity import PositiveQuantity, Quantity
 from app.core.schemas import Strict
 from app.orders.models import AllocationPolicy, CycleStatus, OrderStatus, PaymentMethod
-
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
-PaymentMethodId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
 class CycleCreate(Strict):
@@ -91,7 +89,7 @@ class OrderCreate(Strict):
     cycle_id: Id
     lines: list[LineIn] = Field(min_length=1, max_length=100)
     payment_method: PaymentMethod
-    payment_method_id: PaymentMethodId | None = None
+    payment_method_id: ProviderId | None = None
     purchase_order_number: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
     ) = None
@@ -167,7 +165,7 @@ class StandingOrderCreate(Strict):
     network_id: Id
     lines: list[LineIn] = Field(min_length=1, max_length=100)
     payment_method: PaymentMethod
-    payment_method_id: PaymentMethodId | None = None
+    payment_method_id: ProviderId | None = None
 
 
 class SkippedLine(BaseModel):

@@ -6,16 +6,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from app.core.ids import ProviderId
 from app.payments.models import PaymentAuthorization
 
 # What Minga reads from a Stripe event, with the bounds of the columns it lands in: Stripe's
 # ids are at most 255 characters, event types are short dotted names, and amounts fit the
 # integer columns (Stripe's own cap, eight digits for most currencies, is far below).
-MAX_STRIPE_ID = 255
 MAX_EVENT_TYPE = 100
 MAX_AMOUNT_CENTS = 2**31 - 1
 
-StripeId = Annotated[str, Field(min_length=1, max_length=MAX_STRIPE_ID, pattern=r"^[A-Za-z0-9_]+$")]
 Amount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_CENTS)]
 
 
@@ -30,7 +29,7 @@ class StripeEventIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: StripeId
+    id: ProviderId
     type: Annotated[
         str,
         Field(min_length=1, max_length=MAX_EVENT_TYPE, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"),
@@ -43,8 +42,8 @@ class StripePaymentObjectIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: StripeId | None = None
-    payment_intent: StripeId | None = None
+    id: ProviderId | None = None
+    payment_intent: ProviderId | None = None
     amount: Amount | None = None
     amount_received: Amount | None = None
     amount_captured: Amount | None = None

@@ -8,10 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from app.core.ids import Id
 from app.core.quantity import PositiveQuantity, Quantity
 from app.core.schemas import Strict
-
-Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 
 
 class Breakdown(BaseModel):

@@ -1,7 +1,7 @@
 """user language: the language a person's answers are in when the request names none
 
 Revision ID: 0014_user_language
-Revises: 0012_payment_issues
+Revises: 0013_invitations
 Create Date: 2026-12-02 01:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_user_language"
-down_revision: str | None = "0012_payment_issues"
+down_revision: str | None = "0013_invitations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -254,8 +254,16 @@ async def test_network_admin_adds_associations(api: Api) -> None:
     r = await api.client.post(url, json={"association_id": buyer["id"]}, headers=net_admin)
     assert_problem(r, 422, "not_an_association")
 
+    # the network admin invites; the association joins when its own admin accepts
     r = await api.client.post(url, json={"association_id": association["id"]}, headers=net_admin)
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
+    invitation = r.json()
+    assert invitation["status"] == "pending"
+    assert (await api.client.get(url, headers=net_staff)).json()["items"] == []
+    r = await api.client.post(
+        f"/api/v1/network-invitations/{invitation['invitation_id']}/accept", headers=assoc_admin
+    )
+    assert r.status_code == 200, r.text
     assert r.json()["association_name"] == association["name"]
     r = await api.client.post(url, json={"association_id": association["id"]}, headers=net_admin)
     assert_problem(r, 409, "already_in_network")

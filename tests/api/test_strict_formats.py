@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.core.quantity import POSITIVE_TEXT_PATTERN
 from tests.brands.conftest import net  # noqa: F401 - the fixtures these tests build on
 from tests.fulfilment.helpers import Floor
 from tests.orders.conftest import Market, market  # noqa: F401
@@ -83,9 +84,12 @@ async def test_the_schema_shows_the_quantity_pattern(client: httpx.AsyncClient) 
     spec = (await client.get("/api/v1/openapi.json")).json()
     vehicle = spec["components"]["schemas"]["VehicleCreate"]["properties"]["capacity_kg"]
     [text] = [form for form in vehicle["anyOf"] if form["type"] == "string"]
-    assert text["pattern"] == PATTERN
-    assert re.fullmatch(PATTERN, "12.500")
-    assert not re.fullmatch(PATTERN, "\u0661\u0662")
+    # PATTERN within the bounds: above 0 (a capacity) and at most 1 000 000
+    assert text["pattern"] == POSITIVE_TEXT_PATTERN
+    assert re.fullmatch(text["pattern"], "12.500")
+    assert not re.fullmatch(text["pattern"], "\u0661\u0662")
+    assert not re.fullmatch(text["pattern"], "0.000")
+    assert not re.fullmatch(text["pattern"], "1000000.001")
 
 
 @pytest.mark.parametrize(

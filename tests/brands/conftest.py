@@ -28,12 +28,14 @@ class Network:
         return self.api.client
 
     async def join(self, **fields: Any) -> tuple[dict[str, Any], dict[str, str]]:
-        """A new association of the network, with a staff login (no licence yet)."""
+        """A new association of the network, with a staff login (no licence yet). The
+        platform admin joins it at once; a network admin's request would only invite it (see
+        tests/api/test_invitations.py for that way)."""
         association = await self.api.organization(**fields)
         r = await self.client.post(
             f"/api/v1/networks/{self.network['id']}/associations",
             json={"association_id": association["id"]},
-            headers=self.admin,
+            headers=await self.api.admin(),
         )
         assert r.status_code == 201, r.text
         _, staff = await self.api.member(association["id"], role="staff")
