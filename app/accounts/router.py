@@ -290,6 +290,7 @@ async def accept_invitation(
     "/invitations/{invitation_id}/decline",
     response_model=MemberInvitationPublic,
     tags=["invitations"],
+    summary="Decline an invitation to one's own e-mail",
     responses=responses(UserRequired) | INVITATION_ERRORS | AUTH,
 )
 async def decline_invitation(
@@ -429,6 +430,7 @@ async def accept_network_invitation(
     "/network-invitations/{network_invitation_id}/decline",
     response_model=NetworkInvitationPublic,
     tags=["networks"],
+    summary="The invited association's admin declines: it stays out of the network",
     responses=NETWORK_INVITATION_ERRORS | AUTH,
 )
 async def decline_network_invitation(
