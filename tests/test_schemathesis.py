@@ -41,6 +41,7 @@ from pydantic import SecretStr
 from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.checks import CheckContext, CheckFunction, load_all_checks, not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.transport import Response
 from schemathesis.generation.stateful.state_machine import APIStateMachine
 from schemathesis.openapi.checks import RejectedPositiveData
@@ -394,7 +395,10 @@ def test_operation(case: Case, world: World) -> None:
     for who in world.identities:
         _call(case, world, who, "generated")
     generated, body = dict(case.path_parameters or {}), case.body
-    real = {name: world.ids[name] for name in generated if name in world.ids}
+    # a path made schema-invalid on purpose stays as it was made: a real id in its place
+    # would make the request valid, and its acceptance no failure
+    mutated_path = case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
+    real = {} if mutated_path else {n: world.ids[n] for n in generated if n in world.ids}
     # a schema-valid body names real objects too; a schema-invalid one is left as it was made
     # (an id put in its place could make it valid)
     positive = case.meta is not None and case.meta.generation.mode.is_positive

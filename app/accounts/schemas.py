@@ -139,8 +139,19 @@ class MePublic(BaseModel):
     memberships: list[MembershipPublic]
 
 
+def _name_not_nullable(schema: dict[str, Any]) -> None:
+    """The schema says what the validation takes: a name may be left out, not cleared."""
+    field = schema.get("properties", {}).get("full_name", {})
+    arms = [arm for arm in field.pop("anyOf", []) if arm != {"type": "null"}]
+    if len(arms) == 1:
+        field.update(arms[0])
+    field.pop("default", None)
+
+
 class MeUpdate(Strict):
     """What a person may change of their own account; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_name_not_nullable)
 
     full_name: Name | None = None
     language: Language | None = Field(

@@ -211,7 +211,7 @@ class SkuPublic(BaseModel):
 
 
 class TaxRateIn(Strict):
-    category: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    category: CategorySlug
     rate_bps: int = Field(ge=0, le=10_000, description="basis points: 1500 is 15 %")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = (
         "IVA"

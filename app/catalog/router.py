@@ -157,7 +157,7 @@ async def import_template(
 
 
 @router.get(
-    "/products/{product_id}",
+    "/products/{product_id:id}",
     response_model=ProductPublic,
     responses=responses(exc.ProductNotFound, exc.ProductNotPublished)
     | NOT_MODIFIED_RESPONSE
@@ -175,7 +175,7 @@ async def read_product(
 
 
 @router.patch(
-    "/products/{product_id}",
+    "/products/{product_id:id}",
     response_model=ProductPublic,
     summary="Change the working copy of a sheet (publish it again to make a new version)",
     description="A published sheet keeps showing its published version to everyone else: "
