@@ -26,7 +26,7 @@ from app.brands import names
 from app.brands.models import BrandSku
 from app.core.config import Settings
 from app.core.db import after_commit
-from app.core.i18n import _l
+from app.core.i18n import Joined, _l
 from app.core.metrics import ORDERS_PLACED
 from app.core.pagination import PageParams, paginate
 from app.core.quantity import is_multiple
@@ -136,17 +136,21 @@ def _shortage_problem(
     lines: Sequence[LineIn], short: Sequence[stock.Shortage]
 ) -> InsufficientSupply:
     index = {line.sku_id: i for i, line in enumerate(lines)}
+    details = [
+        _l("asked {wanted}, {available} available", wanted=s.wanted, available=s.available)
+        for s in short
+    ]
     errors = [
         {
             "field": f"lines[{index[s.sku_id]}].quantity",
             "rule": "insufficient_supply",
             "sku_id": s.sku_id,
-            "detail": f"asked {s.wanted}, {s.available} available",
+            "detail": detail,
             "available": str(s.available),
         }
-        for s in short
+        for s, detail in zip(short, details, strict=True)
     ]
-    return InsufficientSupply("; ".join(e["detail"] for e in errors), errors=errors)
+    return InsufficientSupply(Joined(details, "; "), errors=errors)
 
 
 @dataclass

@@ -396,3 +396,13 @@ def test_a_po_catalogue_is_used_without_compiling(
     finally:
         monkeypatch.undo()
         i18n.translations.cache_clear()
+
+
+async def test_a_shortage_is_explained_in_spanish(market: Market) -> None:  # noqa: F811
+    r = await market.order("99999", headers={**market.buyer_staff, **ES})
+    problem = assert_problem(r, 409, "insufficient_supply")
+    [line] = problem["errors"]
+    assert line["detail"].startswith("pedido 99999"), line
+    assert problem["detail"] == line["detail"]
+    r = await market.order("99999", headers={**market.buyer_staff, **EN})
+    assert assert_problem(r, 409, "insufficient_supply")["detail"].startswith("asked 99999")
