@@ -9,12 +9,14 @@ tie goes to the smaller id (string order).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 from app.aggregation.types import (
+    DEFAULT_FLOOR_SHARE,
     Allocation,
     Offer,
     Pin,
@@ -28,7 +30,10 @@ from app.aggregation.types import (
 )
 from app.core.money import split_largest_remainder
 
-__all__ = ["Allocation", "Offer", "Pin", "Policy", "allocate"]
+__all__ = ["DEFAULT_FLOOR_SHARE", "Allocation", "Offer", "Pin", "Policy", "allocate"]
+
+# the policies that weigh the season's income (and so need the value of a sale unit)
+INCOME_POLICIES = frozenset({Policy.income_equalizing, Policy.per_member_equalizing})
 
 
 def allocate(
@@ -40,6 +45,8 @@ def allocate(
     pinned: Sequence[Pin] = (),
     income: Mapping[str, int] | None = None,
     unit_value_cents: int | None = None,
+    members: Mapping[str, int] | None = None,
+    floor_share: Decimal = DEFAULT_FLOOR_SHARE,
 ) -> list[Allocation]:
     """Share ``demand`` among ``offers``; one ``Allocation`` per offer, sorted by offer_id.
 
@@ -70,6 +77,18 @@ def allocate(
         income plus the value already allocated to it (pins included) is the lowest, ties
         to the smaller association_id: water-filling on income. An association with several
         offers shares its packs among them in proportion to their usable capacity left.
+      - ``per_member_equalizing``: the same water-filling on the income *per member*: needs
+        ``unit_value_cents`` and ``income`` like ``income_equalizing``, and ``members``
+        (association_id → members, as recorded in ``members_total``; missing or below 1
+        counts as 1). Each pack goes to the association whose income plus the value already
+        allocated to it, divided by its members, is the lowest; ties to the smaller
+        association_id. **Floor**: first every offer gets ``floor_share`` (0 to 1, the
+        network's setting) of what ``proportional`` gives it on the same input, rounded down
+        to whole steps and raised to the offer's minimum when that is still within what
+        ``proportional`` gives it; an offer holding a floor is never closed (when its floor
+        is below its minimum, the minimum is waived, as ``proportional`` waived it). If the
+        buyers' pins leave no room for the floors, the floors are cut back, smallest
+        offer_id first.
     * **Minimum delivery.** An offer allocated more than 0 but less than its minimum
       (rounded up to whole steps, and never above its usable capacity) is *closed*: it gets
       nothing, its pins fall back into the pool, and the demand is shared again among the
@@ -98,8 +117,10 @@ def allocate(
     pins = _pinned_units(pinned, step)
     if sum(pins.values()) > demand_units:
         raise ValueError("the pinned quantities add up to more than the demand")
-    if policy is Policy.income_equalizing and (unit_value_cents is None or unit_value_cents <= 0):
-        raise ValueError("income_equalizing needs a positive unit_value_cents")
+    if policy in INCOME_POLICIES and (unit_value_cents is None or unit_value_cents <= 0):
+        raise ValueError(f"{policy} needs a positive unit_value_cents")
+    if not floor_share.is_finite() or not 0 <= floor_share <= 1:
+        raise ValueError(f"the floor share must be between 0 and 1, not {floor_share}")
 
     caps = [steps_down(o.capacity, step) for o in ordered]
     mins = [min(steps_up(o.min_delivery, step), cap) for o, cap in zip(ordered, caps, strict=True)]
@@ -109,15 +130,21 @@ def allocate(
         target=min(demand_units, sum(caps)),
         income=dict(income or {}),
         step_value=Fraction(unit_value_cents or 0) * Fraction(step),
+        members={a: max(1, n) for a, n in (members or {}).items()},
     )
+    floors = [0] * len(caps)
+    if policy is Policy.per_member_equalizing:
+        floors = _floors(demand, ordered, step, pinned, floor_share, mins)
     open_ = [i for i, cap in enumerate(caps) if cap > 0]
     raised: set[int] = set()
-    waived: set[int] = set()
+    waived = {i for i in open_ if 0 < floors[i] < mins[i]}
     while True:
         served = _serve_pins(problem, open_, pins)
         lower = [max(n, mins[i]) if i in raised else n for i, n in enumerate(served)]
+        if policy is Policy.per_member_equalizing:
+            lower = _with_floors(problem, open_, lower, floors)
         units = _share(policy, problem, open_, lower)
-        below = [i for i in open_ if 0 < units[i] < mins[i] and i not in waived]
+        below = [i for i in open_ if 0 < units[i] < mins[i] and i not in waived and floors[i] == 0]
         if not below:
             break
         worst = min(below, key=lambda i: (served[i] > 0, units[i] - mins[i], i))
@@ -147,8 +174,47 @@ class _Problem:
     offers: list[Offer]
     caps: list[int]  # usable capacity of each offer, in steps
     target: int  # steps to allocate in all
-    income: dict[str, int]  # association_id -> cents earned so far (income_equalizing)
-    step_value: Fraction  # producer income of one step, in cents (income_equalizing)
+    income: dict[str, int]  # association_id -> cents earned so far (income policies)
+    step_value: Fraction  # producer income of one step, in cents (income policies)
+    members: dict[str, int]  # association_id -> members, at least 1 (per_member_equalizing)
+
+
+def _floors(
+    demand: Decimal,
+    offers: list[Offer],
+    step: Decimal,
+    pinned: Sequence[Pin],
+    share: Decimal,
+    mins: list[int],
+) -> list[int]:
+    """Steps each offer is guaranteed: ``share`` of its proportional allocation, rounded
+    down, raised to its minimum when proportional gives it that much."""
+    reference = allocate(demand, offers, step=step, policy=Policy.proportional, pinned=pinned)
+    floors = []
+    for allocation, minimum in zip(reference, mins, strict=True):
+        given = exact_steps("allocation", allocation.quantity, step)
+        exact = Fraction(share) * given
+        floor = exact.numerator // exact.denominator
+        floors.append(minimum if 0 < floor < minimum <= given else floor)
+    return floors
+
+
+def _with_floors(
+    problem: _Problem, open_: list[int], lower: list[int], floors: list[int]
+) -> list[int]:
+    """``lower`` raised to the floors of the open offers, cut back (smallest offer_id first)
+    to what the target leaves room for."""
+    raised = list(lower)
+    for i in open_:
+        raised[i] = max(lower[i], floors[i])
+    excess = sum(raised[i] for i in open_) - problem.target
+    for i in open_:
+        if excess <= 0:
+            break
+        cut = min(excess, raised[i] - lower[i])
+        raised[i] -= cut
+        excess -= cut
+    return raised
 
 
 def _pinned_units(pinned: Sequence[Pin], step: Decimal) -> dict[str, int]:
@@ -180,6 +246,8 @@ def _share(policy: Policy, problem: _Problem, open_: list[int], lower: list[int]
         return _proportional(problem, open_, lower)
     if policy is Policy.equal_share:
         return _equal_share(problem, open_, lower)
+    if policy is Policy.per_member_equalizing:
+        return _per_member_equalizing(problem, open_, lower)
     return _income_equalizing(problem, open_, lower)
 
 
@@ -277,3 +345,110 @@ def _income_equalizing(problem: _Problem, open_: list[int], lower: list[int]) ->
         for i, more in zip(members, split_largest_remainder(extra[k], room), strict=True):
             units[i] += more
     return units
+
+
+def _per_member_equalizing(problem: _Problem, open_: list[int], lower: list[int]) -> list[int]:
+    """Water-filling on income per member: each step to the association poorest per member.
+
+    The step an association with ``m`` members receives when it already holds ``x`` steps
+    has the key ``(income * q + x * p) / m`` (``p / q``: the value of a step in cents); the
+    pool goes to the ``pool`` smallest keys, ties to the smaller association_id, which is
+    giving the steps one by one. A water level found in floating point gives a first
+    guess, which exact integer comparisons then correct step by step (a few steps at most),
+    so the result is exact and does not depend on rounding.
+    """
+    p, q = problem.step_value.numerator, problem.step_value.denominator
+    groups: dict[str, list[int]] = {}
+    for i in open_:
+        groups.setdefault(problem.offers[i].association_id, []).append(i)
+    names = sorted(groups)
+    if not names:
+        return [0] * len(problem.caps)
+    base = [sum(lower[i] for i in groups[a]) for a in names]
+    full = [sum(problem.caps[i] for i in groups[a]) for a in names]
+    start = [problem.income.get(a, 0) * q for a in names]
+    weight = [problem.members.get(a, 1) for a in names]
+    pool = problem.target - sum(base)
+    held = water_fill(start, weight, p, base, full, pool)
+
+    units = list(lower)
+    for k, association in enumerate(names):
+        offers = groups[association]
+        room = [problem.caps[i] - lower[i] for i in offers]
+        extra = held[k] - base[k]
+        for i, more in zip(offers, split_largest_remainder(extra, room), strict=True):
+            units[i] += more
+    return units
+
+
+def water_fill(
+    start: Sequence[int],
+    weight: Sequence[int],
+    p: int,
+    base: Sequence[int],
+    full: Sequence[int],
+    pool: int,
+) -> list[int]:
+    """Steps each of ``n`` parties holds after ``pool`` steps went one by one to the lowest
+    key ``(start[k] + held * p) / weight[k]`` (ties to the smaller index), every party from
+    ``base[k]`` up to ``full[k]``. Integers in, integers out; ``pool`` must fit."""
+    n = len(start)
+    total = sum(base) + pool
+
+    def before(a: int, x: int, b: int, y: int) -> bool:
+        """Whether party a's step at x comes before party b's step at y."""
+        left, right = (start[a] + x * p) * weight[b], (start[b] + y * p) * weight[a]
+        return left < right or (left == right and a < b)
+
+    def count(level: float) -> list[int]:
+        held = []
+        for k in range(n):
+            x = math.ceil((level * weight[k] - start[k]) / p)
+            held.append(min(max(x, base[k]), full[k]))
+        return held
+
+    low = min((start[k] + base[k] * p) / weight[k] for k in range(n))
+    high = max((start[k] + full[k] * p) / weight[k] for k in range(n))
+    for _ in range(60):  # the float level with about ``pool`` steps under it
+        mid = (low + high) / 2
+        if sum(count(mid)) <= total:
+            low = mid
+        else:
+            high = mid
+    held = count(low)
+    given = sum(held)
+
+    def next_step() -> int | None:
+        """The party whose next step comes first, if any party can take one more."""
+        best = None
+        for k in range(n):
+            if held[k] < full[k] and (best is None or before(k, held[k], best, held[best])):
+                best = k
+        return best
+
+    def last_step() -> int | None:
+        """The party whose last step taken (above its base) came last."""
+        worst = None
+        for k in range(n):
+            if held[k] > base[k] and (
+                worst is None or before(worst, held[worst] - 1, k, held[k] - 1)
+            ):
+                worst = k
+        return worst
+
+    while given > total:  # give back the last steps taken (the float level was too high)
+        last = last_step()
+        assert last is not None
+        held[last] -= 1
+        given -= 1
+    while given < total:  # take the next steps (the float level was too low)
+        first = next_step()
+        assert first is not None
+        held[first] += 1
+        given += 1
+    while True:  # swap any step taken after one left out
+        first, last = next_step(), last_step()
+        if first is None or last is None or not before(first, held[first], last, held[last] - 1):
+            return held
+        held[first] += 1
+        held[last] -= 1

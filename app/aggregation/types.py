@@ -19,6 +19,12 @@ class Policy(StrEnum):
     proportional = "proportional"
     equal_share = "equal_share"
     income_equalizing = "income_equalizing"
+    per_member_equalizing = "per_member_equalizing"
+
+
+# The share of what ``proportional`` would give each association that ``per_member_equalizing``
+# guarantees it (a network setting; the networks asked that no one be starved).
+DEFAULT_FLOOR_SHARE = Decimal("0.5")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class AllocationPolicy(StrEnum):
     proportional = "proportional"
     equal_share = "equal_share"
     income_equalizing = "income_equalizing"
+    per_member_equalizing = "per_member_equalizing"
 
 
 class PaymentMethod(StrEnum):
