@@ -452,3 +452,145 @@ def water_fill(
             return held
         held[first] += 1
         held[last] -= 1
+
+
+@dataclass(frozen=True)
+class SkuDemand:
+    """One SKU of a cycle, as ``allocate_cycle`` takes it."""
+
+    demand: Decimal
+    offers: Sequence[Offer]
+    step: Decimal
+    unit_value_cents: int
+    pinned: Sequence[Pin] = ()
+
+
+def allocate_cycle(
+    skus: Sequence[SkuDemand],
+    *,
+    policy: Policy,
+    income: Mapping[str, int] | None = None,
+    members: Mapping[str, int] | None = None,
+    floor_share: Decimal = DEFAULT_FLOOR_SHARE,
+) -> list[list[Allocation]]:
+    """Allocate every SKU of a cycle; one ``allocate`` result per SKU, in the given order.
+
+    Every policy but ``per_member_equalizing`` allocates each SKU on its own, seeing the
+    same ``income``. ``per_member_equalizing`` sees the cycle as a whole: each SKU (in the
+    given order) sees the income the SKUs before it added, and then a **local improvement
+    pass** moves single steps of a SKU from the association richest per member after the
+    cycle to the poorest one that also offered it, while the move leaves the giver at least
+    as rich per member as the taker (a transfer from richer to poorer members, which lowers
+    the Gini and never reverses their order), and keeps every rule of ``allocate``: pack
+    steps, capacities, pins, floors and minimum deliveries (an offer stays at 0 or at its
+    minimum or more; one whose minimum was waived is left as it is). Each move lowers the
+    sum over members of the squared income, so the pass ends; the SKUs' totals do not change.
+    """
+    results: list[list[Allocation]] = []
+    seen = dict(income or {})
+    for sku in skus:
+        result = allocate(
+            sku.demand,
+            sku.offers,
+            step=sku.step,
+            policy=policy,
+            pinned=sku.pinned,
+            income=seen if policy is Policy.per_member_equalizing else income,
+            unit_value_cents=sku.unit_value_cents,
+            members=members,
+            floor_share=floor_share,
+        )
+        results.append(result)
+        if policy is Policy.per_member_equalizing:
+            for allocation in result:
+                seen[allocation.association_id] = seen.get(allocation.association_id, 0) + _value(
+                    sku, allocation.quantity
+                )
+    if policy is not Policy.per_member_equalizing:
+        return results
+    return _improve(
+        skus, results, seen, {a: max(1, n) for a, n in (members or {}).items()}, floor_share
+    )
+
+
+def _value(sku: SkuDemand, quantity: Decimal) -> int:
+    """Cents of producer income of ``quantity`` (as settlement counts it: half up)."""
+    exact = Fraction(sku.unit_value_cents) * Fraction(quantity)
+    return (2 * exact.numerator + exact.denominator) // (2 * exact.denominator)
+
+
+def _improve(
+    skus: Sequence[SkuDemand],
+    results: list[list[Allocation]],
+    income: dict[str, int],
+    members: dict[str, int],
+    floor_share: Decimal,
+) -> list[list[Allocation]]:
+    """The local improvement pass of ``allocate_cycle`` (``income``: after the cycle)."""
+    states = []
+    for sku, result in zip(skus, results, strict=True):
+        by_id = {o.offer_id: o for o in sku.offers}
+        ordered = [by_id[a.offer_id] for a in result]
+        caps = [steps_down(o.capacity, sku.step) for o in ordered]
+        mins = [
+            min(steps_up(o.min_delivery, sku.step), c) for o, c in zip(ordered, caps, strict=True)
+        ]
+        floors = _floors(sku.demand, ordered, sku.step, sku.pinned, floor_share, mins)
+        units = [exact_steps("allocation", a.quantity, sku.step) for a in result]
+        keep = [
+            max(exact_steps("pin", a.pinned, sku.step), floors[i]) for i, a in enumerate(result)
+        ]
+        states.append((sku, result, caps, mins, keep, units))
+
+    def per_member(association: str, extra: int) -> Fraction:
+        return Fraction(income.get(association, 0) + extra, members.get(association, 1))
+
+    moved = True
+    while moved:
+        moved = False
+        for sku, result, caps, mins, keep, units in states:
+            value = _value(sku, sku.step)
+            while True:
+                givers = [
+                    i
+                    for i, a in enumerate(result)
+                    if not a.minimum_waived
+                    and units[i] - 1 >= keep[i]
+                    and (units[i] - 1 == 0 or units[i] - 1 >= mins[i])
+                ]
+                takers = [
+                    i
+                    for i, a in enumerate(result)
+                    if not a.minimum_waived and units[i] < caps[i] and units[i] + 1 >= mins[i]
+                ]
+                if not givers or not takers:
+                    break
+                rich = max(
+                    givers,
+                    key=lambda i: (per_member(result[i].association_id, 0), result[i].offer_id),
+                )
+                poor = min(
+                    takers,
+                    key=lambda i: (per_member(result[i].association_id, 0), result[i].offer_id),
+                )
+                giver, taker = result[rich].association_id, result[poor].association_id
+                if giver == taker or per_member(giver, -value) < per_member(taker, value):
+                    break
+                units[rich] -= 1
+                units[poor] += 1
+                income[giver] = income.get(giver, 0) - value
+                income[taker] = income.get(taker, 0) + value
+                moved = True
+    return [
+        [
+            Allocation(
+                offer_id=a.offer_id,
+                association_id=a.association_id,
+                quantity=quantity_of(units[i], sku.step),
+                pinned=a.pinned,
+                minimum_waived=a.minimum_waived,
+            )
+            for i, a in enumerate(result)
+        ]
+        for sku, result, _, _, _, units in states
+    ]
