@@ -77,6 +77,9 @@ SHORT = {
 }
 
 
+Slot = tuple[int, str]  # (cycle number, SKU)
+
+
 @dataclass(frozen=True)
 class Setting:
     associations: int
@@ -166,13 +169,14 @@ def run_season(setting: Setting, seed: int, floor_share: Decimal) -> Outcome:
     names = sorted(season.members)
     income = {p: {a: season.start.get(a, 0) for a in names} for p in POLICIES}
     sold: dict[Policy, list[list[Decimal]]] = {p: [] for p in POLICIES}
-    capacity_value: dict[tuple[str, str], int] = defaultdict(int)  # (association, SKU)
-    floor_value: dict[tuple[str, str], int] = defaultdict(int)
-    sold_value: dict[str, int] = defaultdict(int)
+    # by association and slot (a SKU in a cycle)
+    capacity_value: dict[tuple[str, Slot], int] = defaultdict(int)
+    floor_value: dict[tuple[str, Slot], int] = defaultdict(int)
+    sold_value: dict[Slot, int] = defaultdict(int)
     below = 0
     seconds = dict.fromkeys(POLICIES, 0.0)
     sku_of = {id(entry): sku for entry, sku in zip(season.cycles, season.skus, strict=True)}
-    for group in cycles_of(season.cycles):
+    for number, group in enumerate(cycles_of(season.cycles)):
         skus = [
             SkuDemand(c.demand, c.offers, c.step or Decimal(1), c.unit_value_cents or 0)
             for c in group
@@ -195,7 +199,7 @@ def run_season(setting: Setting, seed: int, floor_share: Decimal) -> Outcome:
                     )
                 sold[policy].append([a.quantity for a in result])
         for k, (entry, sku) in enumerate(zip(group, skus, strict=True)):
-            key = sku_of[id(entry)]
+            key = (number, sku_of[id(entry)])
             step, value = sku.step, sku.unit_value_cents
             for offer in entry.offers:
                 capacity_value[offer.association_id, key] += cents_times(
@@ -257,58 +261,60 @@ def _by_association(result: Sequence[Allocation]) -> dict[str, Decimal]:
 
 def relaxation(
     start: dict[str, int],
-    capacity: dict[tuple[str, str], int],
-    floor: dict[tuple[str, str], int],
-    sold: dict[str, int],
+    capacity: dict[tuple[str, Slot], int],
+    floor: dict[tuple[str, Slot], int],
+    sold: dict[Slot, int],
     members: dict[str, int],
 ) -> float:
     """The lowest per-member Gini of the relaxation, by linear programming (HiGHS).
 
-    Variables: the season's sales ``x[a, s]`` (in cents) of each association ``a`` and SKU
-    ``s`` it offered, between its floor and what it offered; each SKU sells what it sold
-    (``sold[s]``, the same for every policy); the income per member is
+    Variables: the sales ``x[a, s]`` (in cents) of each association ``a`` in each slot ``s``
+    (a SKU in a cycle) it offered in, between its floor and what it offered; each slot sells
+    what it sold (``sold[s]``, the same for every policy); the income per member is
     ``y[a] = (start[a] + sum_s x[a, s]) / members[a]``. The Gini across members is
     ``sum_{a<b} m_a m_b |y_a - y_b| / (N * total)``, linear once ``t_ab >= ±(y_a - y_b)``.
-    Pack steps, minimum deliveries and the cycles (what was offered when) are left out, so
-    no allocation of the season can do better.
+    It knows the whole season in advance, and leaves out pack steps and minimum deliveries,
+    so no allocation of the season can reach a lower Gini.
     """
     from scipy.optimize import linprog
     from scipy.sparse import coo_matrix
 
     names = sorted(start)
     pairs = sorted(capacity)
-    index = {p: k for k, p in enumerate(pairs)}
-    n_x = len(pairs)
-    couples = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
-    # y_a - y_b - t_ab <= (start_b / m_b - start_a / m_a), and the opposite
-    rows, cols, vals, rhs = [], [], [], []
-    by_association: dict[str, list[int]] = defaultdict(list)
-    for (a, _sku), k in index.items():
-        by_association[a].append(k)
-    for r, (a, b) in enumerate(couples):
-        for sign, row in ((1, 2 * r), (-1, 2 * r + 1)):
-            for k in by_association[a]:
-                rows.append(row), cols.append(k), vals.append(sign / members[a])
-            for k in by_association[b]:
-                rows.append(row), cols.append(k), vals.append(-sign / members[b])
-            rows.append(row), cols.append(n_x + r), vals.append(-1.0)
-            rhs.append(sign * (start[b] / members[b] - start[a] / members[a]))
-    a_ub = coo_matrix((vals, (rows, cols)), shape=(2 * len(couples), n_x + len(couples)))
-    skus = sorted(sold)
-    eq_rows = [skus.index(s) for (_, s) in pairs]
-    a_eq = coo_matrix(
-        ([1.0] * n_x, (eq_rows, list(range(n_x)))), shape=(len(skus), n_x + len(couples))
-    )
-    cost = [0.0] * n_x + [members[a] * members[b] for a, b in couples]
+    n_x, n_y = len(pairs), len(names)
+    couples = [(i, k) for i in range(n_y) for k in range(i + 1, n_y)]
+    n = n_x + n_y + len(couples)  # x, then y, then t
+    # y_a - y_b - t_ab <= 0 and y_b - y_a - t_ab <= 0
+    rows, cols, vals = [], [], []
+    for r, (i, k) in enumerate(couples):
+        for sign, row in ((1.0, 2 * r), (-1.0, 2 * r + 1)):
+            rows += [row, row, row]
+            cols += [n_x + i, n_x + k, n_x + n_y + r]
+            vals += [sign, -sign, -1.0]
+    a_ub = coo_matrix((vals, (rows, cols)), shape=(2 * len(couples), n))
+    # each slot sells what it sold; m_a * y_a - sum_s x[a, s] = start[a]
+    slots = sorted(sold)
+    slot_row = {slot: k for k, slot in enumerate(slots)}
+    position = {a: k for k, a in enumerate(names)}
+    rows, cols, vals = [], [], []
+    for k, (a, slot) in enumerate(pairs):
+        rows += [slot_row[slot], len(slots) + position[a]]
+        cols += [k, k]
+        vals += [1.0, -1.0]
+    for a, k in position.items():
+        rows.append(len(slots) + k), cols.append(n_x + k), vals.append(float(members[a]))
+    a_eq = coo_matrix((vals, (rows, cols)), shape=(len(slots) + n_y, n))
+    b_eq = [float(sold[s]) for s in slots] + [float(start[a]) for a in names]
+    cost = [0.0] * (n_x + n_y) + [float(members[names[i]] * members[names[k]]) for i, k in couples]
     bounds = [(min(floor.get(p, 0), capacity[p]), capacity[p]) for p in pairs]
-    bounds += [(0, None)] * len(couples)
+    bounds += [(0, None)] * (n_y + len(couples))
     result = linprog(
-        cost, A_ub=a_ub.tocsr(), b_ub=rhs, A_eq=a_eq.tocsr(), b_eq=[sold[s] for s in skus],
-        bounds=bounds, method="highs",
+        cost, A_ub=a_ub.tocsr(), b_ub=[0.0] * (2 * len(couples)), A_eq=a_eq.tocsr(),
+        b_eq=b_eq, bounds=bounds, method="highs",
     )  # fmt: skip
     if not result.success:
         raise RuntimeError(f"the relaxation failed: {result.message}")
-    income = {a: start[a] + sum(result.x[k] for k in by_association[a]) for a in names}
+    income = {a: members[a] * result.x[n_x + k] for k, a in enumerate(names)}
     values = {a: Fraction(max(0.0, v)) for a, v in income.items()}
     return float(gini_per_member(values, members))
 

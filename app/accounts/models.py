@@ -59,6 +59,9 @@ class Organization(SQLModel, table=True):
     members_total: int | None = None
     members_women: int | None = None
     payment_terms_days: int | None = None
+    # a network's floor for per_member_equalizing: no association gets less than this share
+    # (in %) of what proportional would give it; None is the default, 50 %
+    allocation_floor_percent: int | None = None
     # how people reach it: the street address (the parish alone does not find a door), a
     # phone, and what a driver needs to know (which door, when the kitchen takes goods)
     address: str | None = Field(default=None, max_length=300)

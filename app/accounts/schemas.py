@@ -79,6 +79,13 @@ class OrganizationCreate(Strict):
     members_total: int | None = Field(default=None, ge=0, le=1_000_000)
     members_women: int | None = Field(default=None, ge=0, le=1_000_000)
     payment_terms_days: int | None = Field(default=None, ge=0, le=180)
+    allocation_floor_percent: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="A network's floor for per_member_equalizing: no association gets less "
+        "than this share (%) of what proportional would give it (default 50)",
+    )
     address: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
         | None
@@ -114,6 +121,7 @@ class OrganizationPublic(BaseModel):
     members_total: int | None
     members_women: int | None
     payment_terms_days: int | None
+    allocation_floor_percent: int | None = None
     address: str | None = None
     phone: str | None = None
     delivery_notes: str | None = None

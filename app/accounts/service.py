@@ -74,6 +74,10 @@ def _check_kind_fields(data: OrganizationCreate) -> list[dict[str, str]]:
         and data.members_women > data.members_total
     ):
         errors.append({"field": "members_women", "detail": "cannot exceed members_total"})
+    if data.allocation_floor_percent is not None and kind is not OrganizationKind.network:
+        errors.append(
+            {"field": "allocation_floor_percent", "detail": "only networks allocate sales"}
+        )
     if data.timezone is not None:
         try:
             ZoneInfo(data.timezone)

@@ -9,6 +9,7 @@ tie goes to the smaller id (string order).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -132,9 +133,9 @@ def allocate(
         step_value=Fraction(unit_value_cents or 0) * Fraction(step),
         members={a: max(1, n) for a, n in (members or {}).items()},
     )
-    floors = [0] * len(caps)
+    floors: Sequence[int] = (0,) * len(caps)
     if policy is Policy.per_member_equalizing:
-        floors = _floors(demand, ordered, step, pinned, floor_share, mins)
+        floors = _floors(demand, tuple(ordered), step, tuple(pinned), floor_share, tuple(mins))
     open_ = [i for i, cap in enumerate(caps) if cap > 0]
     raised: set[int] = set()
     waived = {i for i in open_ if 0 < floors[i] < mins[i]}
@@ -179,16 +180,18 @@ class _Problem:
     members: dict[str, int]  # association_id -> members, at least 1 (per_member_equalizing)
 
 
+@functools.lru_cache(maxsize=512)
 def _floors(
     demand: Decimal,
-    offers: list[Offer],
+    offers: tuple[Offer, ...],
     step: Decimal,
-    pinned: Sequence[Pin],
+    pinned: tuple[Pin, ...],
     share: Decimal,
-    mins: list[int],
-) -> list[int]:
+    mins: tuple[int, ...],
+) -> tuple[int, ...]:
     """Steps each offer is guaranteed: ``share`` of its proportional allocation, rounded
-    down, raised to its minimum when proportional gives it that much."""
+    down, raised to its minimum when proportional gives it that much. Cached (a pure
+    function of its arguments): ``allocate_cycle`` asks for the same floors again."""
     reference = allocate(demand, offers, step=step, policy=Policy.proportional, pinned=pinned)
     floors = []
     for allocation, minimum in zip(reference, mins, strict=True):
@@ -196,11 +199,11 @@ def _floors(
         exact = Fraction(share) * given
         floor = exact.numerator // exact.denominator
         floors.append(minimum if 0 < floor < minimum <= given else floor)
-    return floors
+    return tuple(floors)
 
 
 def _with_floors(
-    problem: _Problem, open_: list[int], lower: list[int], floors: list[int]
+    problem: _Problem, open_: list[int], lower: list[int], floors: Sequence[int]
 ) -> list[int]:
     """``lower`` raised to the floors of the open offers, cut back (smallest offer_id first)
     to what the target leaves room for."""
@@ -535,7 +538,9 @@ def _improve(
         mins = [
             min(steps_up(o.min_delivery, sku.step), c) for o, c in zip(ordered, caps, strict=True)
         ]
-        floors = _floors(sku.demand, ordered, sku.step, sku.pinned, floor_share, mins)
+        floors = _floors(
+            sku.demand, tuple(ordered), sku.step, tuple(sku.pinned), floor_share, tuple(mins)
+        )
         units = [exact_steps("allocation", a.quantity, sku.step) for a in result]
         keep = [
             max(exact_steps("pin", a.pinned, sku.step), floors[i]) for i, a in enumerate(result)

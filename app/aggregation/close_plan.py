@@ -1,6 +1,7 @@
 """The plan of a cycle's close, computed from plain data: who supplies what (``allocate`` per
-SKU), the final price of every SKU (the tier its total demand reaches), what every order
-finally comes to, and which card holds are now too high.
+SKU, through ``allocate_cycle``, which lets ``per_member_equalizing`` see the whole cycle),
+the final price of every SKU (the tier its total demand reaches), what every order finally
+comes to, and which card holds are now too high.
 
 Pure: no database, no clock. ``aggregation.service`` loads the rows, calls ``plan_close``
 and stores the plan (through ``orders.lifecycle`` for the orders); ``bench/close_cycle.py``
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from app.aggregation import allocation as algo
-from app.aggregation.types import Policy
+from app.aggregation.types import DEFAULT_FLOOR_SHARE, Policy
 from app.brands import pricing
 from app.core.money import cents_times
 
@@ -107,6 +108,8 @@ def plan_close(
     *,
     policy: Policy,
     income: Mapping[str, int] | None = None,
+    members: Mapping[str, int] | None = None,
+    floor_share: Decimal = DEFAULT_FLOOR_SHARE,
 ) -> ClosePlan:
     demand: dict[str, Decimal] = defaultdict(Decimal)
     pins: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -120,20 +123,27 @@ def plan_close(
         offers_of[offer.sku_id][offer.id] = offer
 
     allocations: list[PlannedAllocation] = []
-    for sku_id in sku_ids:
+    results = algo.allocate_cycle(
+        [
+            algo.SkuDemand(
+                demand[sku_id],
+                [
+                    algo.Offer(o.id, o.association_id, o.quantity, o.min_delivery)
+                    for o in offers_of[sku_id].values()
+                ],
+                skus[sku_id].pack_size,
+                skus[sku_id].producer_price_cents,
+                [algo.Pin(a, q) for a, q in sorted(pins[sku_id].items())],
+            )
+            for sku_id in sku_ids
+        ],
+        policy=policy,
+        income=income,
+        members=members,
+        floor_share=floor_share,
+    )
+    for sku_id, result in zip(sku_ids, results, strict=True):
         sku, sku_offers = skus[sku_id], offers_of[sku_id]
-        result = algo.allocate(
-            demand[sku_id],
-            [
-                algo.Offer(o.id, o.association_id, o.quantity, o.min_delivery)
-                for o in sku_offers.values()
-            ],
-            step=sku.pack_size,
-            policy=policy,
-            pinned=[algo.Pin(a, q) for a, q in sorted(pins[sku_id].items())],
-            income=income,
-            unit_value_cents=sku.producer_price_cents,
-        )
         for share in result:
             if share.quantity <= 0:
                 continue

@@ -62,6 +62,16 @@ def gini_per_member(income: Mapping[str, int | Decimal], members: Mapping[str, i
     return _rounded(2 * ranked / (n * whole) - Fraction(n + 1, n))
 
 
+def counted_members(recorded: Mapping[str, int | None]) -> dict[str, int]:
+    """The members each association counts for in ``per_member_equalizing`` and the
+    per-member Gini: its ``members_total``; an association that has not recorded it (or
+    recorded 0) counts as the mean of those that did, rounded half up (1 if none did), so
+    that leaving it blank neither starves nor favours it."""
+    known = [n for n in recorded.values() if n]
+    mean = max(1, (2 * sum(known) + len(known)) // (2 * len(known))) if known else 1
+    return {a: n if n else mean for a, n in sorted(recorded.items())}
+
+
 def _rounded(index: Fraction) -> Decimal:
     quotient = Decimal(index.numerator) / Decimal(index.denominator)
     return quotient.quantize(GINI_SCALE, rounding=ROUND_HALF_UP)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import exceptions as accounts_exc
-from app.aggregation import campaigns, views
+from app.aggregation import campaigns, season, views
 from app.aggregation import exceptions as exc
 from app.aggregation.schemas import (
     AllocationPublic,
@@ -15,8 +17,11 @@ from app.aggregation.schemas import (
     CampaignPublic,
     CloseResult,
     DeliveryOrderPublic,
+    FloorSetting,
+    FloorSettingPublic,
     RequestCreate,
     RequestPublic,
+    SeasonReport,
 )
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
@@ -180,3 +185,32 @@ async def close_campaign(
 ) -> CampaignPublic:
     campaign = await campaigns.close_campaign(session, principal, campaign_id, now=utcnow())
     return await campaigns.campaign_public(session, principal, campaign)
+
+
+@router.put(
+    "/networks/{network_id}/allocation-floor",
+    response_model=FloorSettingPublic,
+    tags=["networks"],
+    responses=responses(accounts_exc.NetworkNotFound) | AUTH,
+)
+async def set_allocation_floor(
+    session: SessionDep, principal: CurrentPrincipal, network_id: IdPath, body: FloorSetting
+) -> FloorSettingPublic:
+    return await season.set_floor(session, principal, network_id, body)
+
+
+@router.get(
+    "/networks/{network_id}/season-report",
+    response_model=SeasonReport,
+    tags=["networks"],
+    responses=responses(accounts_exc.NetworkNotFound) | AUTH,
+)
+async def season_report(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    network_id: IdPath,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> SeasonReport:
+    return await season.season_report(
+        session, principal, network_id, year if year is not None else utcnow().year
+    )

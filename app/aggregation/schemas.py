@@ -122,3 +122,64 @@ class CampaignPublic(BaseModel):
     rounding: str | None
     requests: list[RequestPublic] = []
     shares: list[SharePublic] = []
+
+
+class FloorSetting(Strict):
+    allocation_floor_percent: int = Field(
+        ge=0,
+        le=100,
+        description="No association gets less than this share (%) of what proportional would "
+        "give it under per_member_equalizing; cycles created from now on take it",
+    )
+
+
+class FloorSettingPublic(BaseModel):
+    network_id: str
+    allocation_floor_percent: int
+
+
+class PolicyOutcome(BaseModel):
+    """What one policy would have given the season's cycles (the same offers and demand)."""
+
+    policy: str
+    label: str = Field(description="The policy's name in the answer's language")
+    in_use: bool = Field(description="Whether the network's cycles used this policy")
+    income_gini: float = Field(description="Gini index of income across associations")
+    income_gini_per_member: float = Field(
+        description="Gini index across members (each holding her association's income per member)"
+    )
+    members_reached: int
+    members_women_reached: int
+    largest_association_share: float = Field(
+        description="Share (0-1) of the season's income of the association with most members"
+    )
+
+
+class AssociationIncome(BaseModel):
+    association_id: str
+    association_name: str
+    members_total: int | None
+    members_women: int | None
+    income_cents: int
+    income_per_member_cents: int
+
+
+class SeasonReport(BaseModel):
+    network_id: str
+    network_name: str
+    year: int
+    language: str
+    currency: str
+    cycles: int = Field(description="Closed cycles delivered in the year")
+    allocation_floor_percent: int
+    policies_used: list[str]
+    income_cents: int = Field(description="Producer income allocated in the year's cycles")
+    income_gini: float
+    income_gini_per_member: float
+    members_total: int
+    members_women: int
+    members_reached: int
+    members_women_reached: int
+    associations: list[AssociationIncome]
+    what_if: list[PolicyOutcome]
+    summary: str = Field(description="The what-if in one sentence, in the answer's language")

@@ -19,9 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.accounts.models import Role
+from app.accounts.models import Organization, Role
 from app.accounts.principal import Principal
+from app.aggregation.allocation import INCOME_POLICIES
 from app.aggregation.close_plan import SkuTerms, plan_close
+from app.aggregation.fairness import counted_members
 from app.aggregation.models import (
     Allocation,
     DeliveryOrder,
@@ -97,6 +99,7 @@ _delivery_lines = _table(DeliveryOrderLine)
 _delivery_orders = _table(DeliveryOrder)
 _lines = _table(OrderLine)
 _offers = _table(Offer)
+_organizations = _table(Organization)
 _orders = _table(Order)
 _skus = _table(BrandSku)
 _suppliers = _table(SkuSupplier)
@@ -119,6 +122,16 @@ async def _season_income(session: AsyncSession, cycle: OrderCycle) -> dict[str, 
     for association_id, price, quantity, count in rows:
         income[association_id] += cents_times(price, quantity) * count
     return dict(income)
+
+
+async def members_of(session: AsyncSession, association_ids: set[str]) -> dict[str, int]:
+    """The members each association counts for (``fairness.counted_members``)."""
+    rows = await session.execute(
+        sa.select(_organizations.c.id, _organizations.c.members_total).where(
+            _organizations.c.id.in_(sorted(association_ids))
+        )
+    )
+    return counted_members(dict(rows.tuples().all()))
 
 
 async def _load(session: AsyncSession, cycle: OrderCycle) -> tuple[list[Any], list[Any], list[Any]]:
@@ -161,8 +174,20 @@ async def aggregate(
         )
     }
     policy = Policy(cycle.allocation_policy)
-    income = await _season_income(session, cycle) if policy is Policy.income_equalizing else None
-    plan = plan_close(orders, lines, offers, skus, policy=policy, income=income)
+    income = await _season_income(session, cycle) if policy in INCOME_POLICIES else None
+    members = None
+    if policy is Policy.per_member_equalizing:
+        members = await members_of(session, {o.association_id for o in offers})
+    plan = plan_close(
+        orders,
+        lines,
+        offers,
+        skus,
+        policy=policy,
+        income=income,
+        members=members,
+        floor_share=Decimal(cycle.allocation_floor_percent) / 100,
+    )
     demand, final_price, final_total, lowered = (
         plan.demand,
         plan.final_price,

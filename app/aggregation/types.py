@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from fractions import Fraction
 
 
 class Policy(StrEnum):
@@ -77,24 +76,32 @@ def check_quantity(name: str, value: Decimal) -> None:
         raise ValueError(f"{name} must be a finite quantity >= 0, not {value}")
 
 
+def _ratio(quantity: Decimal, step: Decimal) -> tuple[int, int]:
+    """``quantity / step`` as an integer numerator and a positive denominator (exact; plain
+    integers, as fractions.Fraction would be slower on the allocation's hot path)."""
+    qn, qd = quantity.as_integer_ratio()
+    sn, sd = step.as_integer_ratio()
+    return qn * sd, qd * sn
+
+
 def steps_down(quantity: Decimal, step: Decimal) -> int:
     """Whole pack steps in ``quantity``, rounded down (what can really be delivered)."""
-    exact = Fraction(quantity) / Fraction(step)
-    return exact.numerator // exact.denominator
+    numerator, denominator = _ratio(quantity, step)
+    return numerator // denominator
 
 
 def steps_up(quantity: Decimal, step: Decimal) -> int:
     """Whole pack steps that cover ``quantity``, rounded up."""
-    exact = Fraction(quantity) / Fraction(step)
-    return -(-exact.numerator // exact.denominator)
+    numerator, denominator = _ratio(quantity, step)
+    return -(-numerator // denominator)
 
 
 def exact_steps(name: str, quantity: Decimal, step: Decimal) -> int:
     """Pack steps in ``quantity``, which must be a whole number of steps."""
-    units = steps_down(quantity, step)
-    if Fraction(quantity) != units * Fraction(step):
+    numerator, denominator = _ratio(quantity, step)
+    if numerator % denominator:
         raise ValueError(f"{name} {quantity} is not a multiple of the pack step {step}")
-    return units
+    return numerator // denominator
 
 
 def quantity_of(units: int, step: Decimal) -> Decimal:

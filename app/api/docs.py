@@ -106,6 +106,8 @@ SUMMARIES: dict[str, str] = {
     "stripeWebhook": "Receive Stripe's payment events (signed by Stripe)",
     # cycles and orders
     "createCycle": "Open a cycle: a joint sale with its cut-off and delivery date",
+    "setAllocationFloor": "Set the network's floor for per-member equalising",
+    "seasonReport": "The season's income per association and per member; each policy's what-if",
     "listCycles": "List the cycles",
     "getCycle": "Read a cycle",
     "cycleAvailability": "How much of each SKU is offered, reserved and still available",

@@ -26,7 +26,7 @@ from app.core.config import Settings
 from app.core.i18n import _l
 from app.core.pagination import PageParams, paginate
 from app.orders.exceptions import CycleNotFound, CycleNotOpen, InvalidCycle
-from app.orders.models import CycleStatus, OrderCycle, OrderEvent
+from app.orders.models import DEFAULT_FLOOR_PERCENT, CycleStatus, OrderCycle, OrderEvent
 from app.orders.schemas import CycleCreate, CyclePublic
 
 _table: Any = OrderCycle.__table__  # type: ignore[attr-defined]
@@ -95,6 +95,15 @@ async def create_cycle(
         timezone=zone,
         currency=network.currency or "USD",
         allocation_policy=data.allocation_policy,
+        allocation_floor_percent=next(
+            p
+            for p in (
+                data.allocation_floor_percent,
+                network.allocation_floor_percent,
+                DEFAULT_FLOOR_PERCENT,
+            )
+            if p is not None
+        ),
     )
     session.add(cycle)
     await session.flush()
@@ -113,6 +122,7 @@ async def create_cycle(
                 "closes_at": closes_at,
                 "delivery_date": data.delivery_date,
                 "allocation_policy": data.allocation_policy,
+                "allocation_floor_percent": cycle.allocation_floor_percent,
             },
         ),
     )

@@ -29,6 +29,10 @@ class AllocationPolicy(StrEnum):
     per_member_equalizing = "per_member_equalizing"
 
 
+# per_member_equalizing's floor when the network has not set one (aggregation.types says why)
+DEFAULT_FLOOR_PERCENT = 50
+
+
 class PaymentMethod(StrEnum):
     """How a buyer pays an order; the payments domain provides each method."""
 
@@ -64,7 +68,13 @@ class OrderEventType(StrEnum):
 
 class OrderCycle(SQLModel, table=True):
     __tablename__ = "order_cycles"
-    __table_args__ = (CheckConstraint("closes_at > opens_at", name="closes_after_opening"),)
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        CheckConstraint(
+            "allocation_floor_percent >= 0 AND allocation_floor_percent <= 100",
+            name="allocation_floor_in_range",
+        ),
+    )
 
     id: str = id_field()
     network_id: str = foreign_key("organizations.id")
@@ -75,6 +85,9 @@ class OrderCycle(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     currency: str = Field(sa_type=String(3))
     allocation_policy: str = Field(sa_type=String(32))
+    # per_member_equalizing's floor: the share (in %) of proportional's allocation that every
+    # association keeps; the network's setting when the cycle was created
+    allocation_floor_percent: int = DEFAULT_FLOOR_PERCENT
     status: str = Field(default=CycleStatus.scheduled, sa_type=String(16), index=True)
     created_at: datetime = timestamp()
     opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -23,6 +23,13 @@ class CycleCreate(Strict):
     closes_at: datetime = Field(description="The cut-off, judged in the network's time zone")
     delivery_date: date
     allocation_policy: AllocationPolicy = AllocationPolicy.proportional
+    allocation_floor_percent: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="per_member_equalizing's floor: the share (%) of what proportional "
+        "would give an association that it keeps; the network's setting by default (50)",
+    )
 
 
 class CyclePublic(BaseModel):
@@ -37,6 +44,7 @@ class CyclePublic(BaseModel):
     timezone: str
     currency: str
     allocation_policy: AllocationPolicy
+    allocation_floor_percent: int
     status: CycleStatus
     created_at: datetime
     opened_at: datetime | None

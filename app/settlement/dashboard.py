@@ -1,5 +1,6 @@
 """The network dashboard: revenue, the producers' share of it, volumes, kilometres saved,
-and how evenly income spreads across the network's associations (Gini index)."""
+and how evenly income spreads across the network's associations and their members (Gini
+index), with what every allocation policy would have given the settled cycles."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlmodel import col, select
 from app.accounts.exceptions import NetworkNotFound
 from app.accounts.models import NetworkAssociation, Organization, OrganizationKind
 from app.accounts.principal import Principal
-from app.aggregation.fairness import gini
+from app.aggregation import season
+from app.aggregation.fairness import counted_members, gini, gini_per_member
 from app.brands.models import BrandSku
 from app.fulfilment.models import RoutePlan
 from app.orders.models import CycleStatus, OrderCycle
@@ -27,13 +29,14 @@ async def network_dashboard(
     network = await session.get(Organization, network_id)
     if network is None or network.kind != OrganizationKind.network:
         raise NetworkNotFound()
-    settled = list(
+    settled_cycles = list(
         await session.scalars(
-            select(OrderCycle.id).where(
-                OrderCycle.network_id == network_id, OrderCycle.status == CycleStatus.settled
-            )
+            select(OrderCycle)
+            .where(OrderCycle.network_id == network_id, OrderCycle.status == CycleStatus.settled)
+            .order_by(col(OrderCycle.delivery_date), col(OrderCycle.closed_at), col(OrderCycle.id))
         )
     )
+    settled = [c.id for c in settled_cycles]
     invoices = (
         await session.scalars(select(Invoice).where(col(Invoice.cycle_id).in_(settled)))
     ).all()
@@ -77,6 +80,14 @@ async def network_dashboard(
     revenue = sum(revenue_by_sku.values())
     producer_income = sum(income.values())
     routed_km, direct_km = await delivery_km(session, settled)
+    members = counted_members({a.id: a.members_total for a in associations})
+    replay, _ = await season.season_cycles(session, settled_cycles)
+    what_if = season.what_if(
+        replay,
+        associations,
+        floor_percent=season.floor_percent(network),
+        in_use={c.allocation_policy for c in settled_cycles},
+    )
     return Dashboard(
         network_id=network_id,
         network_name=network.name,
@@ -98,6 +109,11 @@ async def network_dashboard(
         direct_delivery_km=direct_km,
         routed_km=routed_km,
         income_gini=float(gini([income.get(a.id, 0) for a in associations])),
+        income_gini_per_member=float(
+            gini_per_member({a.id: income.get(a.id, 0) for a in associations}, members)
+        ),
+        allocation_floor_percent=season.floor_percent(network),
+        what_if=what_if,
         associations_paid=len(paid),
         associations_total=len(associations),
         members_women_reached=sum(a.members_women or 0 for a in paid),

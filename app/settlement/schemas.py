@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from app.aggregation.schemas import PolicyOutcome
 from app.core.ids import Id
 from app.core.quantity import PositiveQuantity, Quantity
 from app.core.schemas import Strict
@@ -185,6 +186,14 @@ class Dashboard(BaseModel):
     direct_delivery_km: float
     routed_km: float
     income_gini: float
+    income_gini_per_member: float = Field(
+        description="Gini index of income across members (each holding her association's "
+        "income per member; an association without members_total counts as the mean)"
+    )
+    allocation_floor_percent: int
+    what_if: list[PolicyOutcome] = Field(
+        description="What each allocation policy would have given the settled cycles"
+    )
     associations_paid: int
     associations_total: int
     members_women_reached: int
