@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -10,7 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.aggregation.allocation import Allocation, Offer, Pin, Policy, allocate
+from app.aggregation.allocation import (
+    DEFAULT_FLOOR_SHARE,
+    Allocation,
+    Offer,
+    Pin,
+    Policy,
+    SkuDemand,
+    allocate,
+    allocate_cycle,
+    water_fill,
+)
 from app.aggregation.types import steps_down, steps_up
 
 D = Decimal
@@ -202,6 +212,8 @@ class Case:
     pins: list[Pin]
     income: dict[str, int]
     unit_value_cents: int
+    members: dict[str, int] = field(default_factory=dict)
+    floor_share: Decimal = DEFAULT_FLOOR_SHARE
 
     def run(
         self, offers: list[Offer] | None = None, pins: list[Pin] | None = None
@@ -214,6 +226,8 @@ class Case:
             pinned=self.pins if pins is None else pins,
             income=self.income,
             unit_value_cents=self.unit_value_cents,
+            members=self.members,
+            floor_share=self.floor_share,
         )
 
     def usable(self, offer: Offer) -> Decimal:
@@ -264,6 +278,8 @@ def cases(
         pins=pinned,
         income=income,
         unit_value_cents=draw(st.integers(1, 500)),
+        members={a: draw(st.integers(0, 60)) for a in draw(st.sets(st.sampled_from(ASSOCIATIONS)))},
+        floor_share=draw(st.sampled_from([D(0), D("0.5"), D("0.75"), D(1)])),
     )
 
 
@@ -384,3 +400,124 @@ def test_income_equalizing_gives_each_step_to_the_poorest(case: Case) -> None:
         for poor in names:
             if held[poor] < full[poor]:
                 assert before_last <= income_at(poor, held[poor])
+
+
+@PROPERTY
+@given(cases(policies=(Policy.per_member_equalizing,)))
+def test_per_member_equalizing_keeps_the_floor(case: Case) -> None:
+    # every offer keeps ``floor_share`` of what proportional gives it, in whole packs
+    reference = allocate(
+        case.demand, case.offers, step=case.step, policy=Policy.proportional, pinned=case.pins
+    )
+    room = steps_down(case.target(), case.step) - sum(
+        steps_down(p.quantity, case.step) for p in case.pins
+    )
+    for mine, theirs in zip(case.run(), reference, strict=True):
+        exact = Fraction(case.floor_share) * Fraction(theirs.quantity) / Fraction(case.step)
+        guaranteed = (exact.numerator // exact.denominator) * case.step
+        # the floors give way only to pins that proportional could not serve the same way
+        assert mine.quantity >= guaranteed or room < 0 or case.pins
+
+
+@PROPERTY
+@given(cases(policies=(Policy.per_member_equalizing,), minimums=False, pins=False))
+def test_per_member_equalizing_gives_each_step_to_the_poorest_per_member(case: Case) -> None:
+    # above its floor, the last step an association received came when its income per
+    # member was at most that of any association that could still take more
+    result = case.run()
+    reference = allocate(case.demand, case.offers, step=case.step, policy=Policy.proportional)
+    step_value = Fraction(case.unit_value_cents) * Fraction(case.step)
+    names = {a.association_id for a in result}
+
+    def members(name: str) -> int:
+        return max(1, case.members.get(name, 1))
+
+    def total(rows: list[Allocation], name: str) -> Fraction:
+        return sum((Fraction(a.quantity) for a in rows if a.association_id == name), Fraction(0))
+
+    def floor(name: str) -> Fraction:
+        steps = 0
+        for a in reference:
+            if a.association_id == name:
+                exact = Fraction(case.floor_share) * Fraction(a.quantity) / Fraction(case.step)
+                steps += exact.numerator // exact.denominator
+        return steps * Fraction(case.step)
+
+    held = {n: total(result, n) for n in names}
+    full = {
+        n: sum(
+            (Fraction(case.usable(o)) for o in case.offers if o.association_id == n), Fraction(0)
+        )
+        for n in names
+    }
+
+    def per_member(name: str, quantity: Fraction) -> Fraction:
+        income = case.income.get(name, 0) + quantity / Fraction(case.step) * step_value
+        return income / members(name)
+
+    for rich in names:
+        if held[rich] <= floor(rich):
+            continue
+        before_last = per_member(rich, held[rich] - Fraction(case.step))
+        for poor in names:
+            if held[poor] < full[poor]:
+                assert before_last <= per_member(poor, held[poor])
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.integers(1, 50), st.integers(0, 5), st.integers(0, 30)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(1, 10**4),
+    st.data(),
+)
+def test_water_fill_is_giving_the_steps_one_by_one(
+    parties: list[tuple[int, int, int, int]], p: int, data: st.DataObject
+) -> None:
+    start = [s for s, _, _, _ in parties]
+    weight = [w for _, w, _, _ in parties]
+    base = [b for _, _, b, _ in parties]
+    full = [b + r for _, _, b, r in parties]
+    pool = data.draw(st.integers(0, sum(full) - sum(base)))
+    held = list(base)
+    for _ in range(pool):  # the reference: one step at a time to the lowest key
+        k = min(
+            (k for k in range(len(held)) if held[k] < full[k]),
+            key=lambda k: (Fraction(start[k] + held[k] * p, weight[k]), k),
+        )
+        held[k] += 1
+    assert water_fill(start, weight, p, base, full, pool) == held
+
+
+def _cycle_cases() -> st.SearchStrategy[list[Case]]:
+    return st.lists(cases(policies=(Policy.per_member_equalizing,)), min_size=1, max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_cycle_cases())
+def test_allocate_cycle_keeps_every_rule(skus: list[Case]) -> None:
+    first = skus[0]
+    demands = [SkuDemand(c.demand, c.offers, c.step, c.unit_value_cents, c.pins) for c in skus]
+    results = allocate_cycle(
+        demands,
+        policy=Policy.per_member_equalizing,
+        income=first.income,
+        members=first.members,
+        floor_share=first.floor_share,
+    )
+    for case, result in zip(skus, results, strict=True):
+        alone = allocate(
+            case.demand, case.offers, step=case.step, policy=Policy.proportional, pinned=case.pins
+        )
+        assert sum(a.quantity for a in result) == sum(a.quantity for a in alone) == case.target()
+        by_id = {o.offer_id: o for o in case.offers}
+        for a, ref in zip(result, alone, strict=True):
+            offer = by_id[a.offer_id]
+            assert a.offer_id == ref.offer_id
+            assert D(0) <= a.pinned <= a.quantity <= offer.capacity
+            assert a.quantity % case.step == 0
+            minimum = min(steps_up(offer.min_delivery, case.step) * case.step, case.usable(offer))
+            assert a.minimum_waived or a.quantity == 0 or a.quantity >= minimum
