@@ -143,11 +143,10 @@ async def season_cycles(
         offers[row.cycle_id, row.sku_id].append(
             Offer(row.id, row.association_id, row.quantity, row.min_delivery)
         )
-    steps: dict[str, Decimal] = dict(
-        (await session.execute(sa.select(s.c.id, s.c.pack_size).where(
-            s.c.id.in_(sorted({sku for _, sku in demand}))
-        ))).tuples().all()
-    )  # fmt: skip
+    rows = await session.execute(
+        sa.select(s.c.id, s.c.pack_size).where(s.c.id.in_(sorted({sku for _, sku in demand})))
+    )
+    steps: dict[str, Decimal] = dict(rows.all())
     season = []
     for number, cycle in enumerate(cycles):
         for cycle_id, sku_id in sorted(k for k in demand if k[0] == cycle.id):

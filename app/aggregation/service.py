@@ -131,7 +131,7 @@ async def members_of(session: AsyncSession, association_ids: set[str]) -> dict[s
             _organizations.c.id.in_(sorted(association_ids))
         )
     )
-    return counted_members(dict(rows.tuples().all()))
+    return counted_members(dict(rows.all()))
 
 
 async def _load(session: AsyncSession, cycle: OrderCycle) -> tuple[list[Any], list[Any], list[Any]]:
