@@ -25,9 +25,7 @@ def upgrade() -> None:
     # the cycles created before this keep the default floor (their policy did not use it)
     with op.batch_alter_table("order_cycles", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "allocation_floor_percent", sa.Integer(), nullable=False, server_default="50"
-            )
+            sa.Column("allocation_floor_percent", sa.Integer(), nullable=False, server_default="50")
         )
         batch_op.alter_column("allocation_floor_percent", server_default=None)
         batch_op.create_check_constraint(
