@@ -64,6 +64,14 @@ async def test_the_demo_runs_a_whole_cycle(demo_settings: Settings) -> None:
     assert run.dashboard["revenue_cents"] == run.settlement["invoiced_cents"]
     assert 0.5 < run.dashboard["producer_share"] < 1
     assert 0 <= run.dashboard["income_gini"] < 1
+    # the demo allocates per member; the what-if replays the cycle under every policy
+    assert run.cycle["allocation_policy"] == "per_member_equalizing"
+    what_if = {o["policy"]: o for o in run.dashboard["what_if"]}
+    assert what_if["per_member_equalizing"]["in_use"]
+    assert (
+        what_if["per_member_equalizing"]["income_gini_per_member"]
+        <= what_if["proportional"]["income_gini_per_member"]
+    )
     assert run.dashboard["members_women_reached"] > run.dashboard["members_reached"] / 2
     assert {i["payment_method"] for i in run.invoices} == {"invoice", "cash_on_delivery"}
 

@@ -296,8 +296,9 @@ VEHICLES = (
     Vehicle("Furgoneta refrigerada Hiace", "700", True),
 )
 
-# The allocation policy of the demo cycle: max-min fair, small associations served first.
-ALLOCATION_POLICY = "equal_share"
+# The allocation policy of the demo cycle: income evened out per member (the networks exist
+# for their members, mostly women), no association under half of its proportional share.
+ALLOCATION_POLICY = "per_member_equalizing"
 # Each supplier offers its share (by members) of this multiple of the cycle's demand.
 OFFER_HEADROOM = "1.6"
 NEXT_CYCLE_OPEN_DAYS = 3  # the demo leaves its next cycle open for orders this long

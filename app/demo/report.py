@@ -262,6 +262,19 @@ def fairness_table(result: DemoResult) -> Table:
     t.add_row("revenue", money(board["revenue_cents"]))
     t.add_row("producer share of revenue", f"{board['producer_share'] * 100:.1f} %")
     t.add_row("Gini of association income", f"{board['income_gini']:.3f}")
+    what_if = {o["policy"]: o for o in board.get("what_if", [])}
+    base = what_if.get("proportional")
+    t.add_row(
+        f"Gini of income per member ({data.ALLOCATION_POLICY})",
+        f"{board['income_gini_per_member']:.3f}"
+        + (f" · proportional would give {base['income_gini_per_member']:.3f}" if base else ""),
+    )
+    for policy, outcome in what_if.items():
+        t.add_row(
+            f"  what-if {policy}",
+            f"per member {outcome['income_gini_per_member']:.3f}"
+            f" · per association {outcome['income_gini']:.3f}",
+        )
     t.add_row("associations paid", f"{board['associations_paid']} of {board['associations_total']}")
     t.add_row(
         "women members reached", f"{board['members_women_reached']} of {board['members_reached']}"
