@@ -485,6 +485,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--chart", type=Path, help="write the PNG chart here (matplotlib)")
+    parser.add_argument("--progress", type=Path, help="rewrite this file as settings finish")
     parser.add_argument("--docs", action="store_true", help="write the table into docs/fairness.md")
     args = parser.parse_args()
 
@@ -502,13 +503,22 @@ def main() -> int:
     ]
     began, cpu = time.time(), os.times()
     results: dict[Setting, list[Outcome]] = {s: [] for s in settings}
+
+    def done(setting: Setting, outcome: Outcome) -> None:
+        results[setting].append(outcome)
+        if args.progress and len(results[setting]) == args.seasons:  # a setting is complete
+            finished = [Row(s, results[s]) for s in settings if len(results[s]) == args.seasons]
+            args.progress.write_text(
+                table(finished, args.floor) + f"\n\n{time.time() - began:.0f} s so far\n"
+            )
+
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
-            for setting, outcome in pool.map(_season_job, jobs, chunksize=4):
-                results[setting].append(outcome)
+            for setting, outcome in pool.map(_season_job, jobs, chunksize=2):
+                done(setting, outcome)
     else:
         for setting, outcome in map(_season_job, jobs):
-            results[setting].append(outcome)
+            done(setting, outcome)
     wall, used = time.time() - began, os.times()
     cpu_s = used.user + used.children_user - cpu.user - cpu.children_user
     load = os.getloadavg()[0]

@@ -412,7 +412,7 @@ def water_fill(
 
     low = min((start[k] + base[k] * p) / weight[k] for k in range(n))
     high = max((start[k] + full[k] * p) / weight[k] for k in range(n))
-    for _ in range(60):  # the float level with about ``pool`` steps under it
+    for _ in range(40):  # the float level with about ``pool`` steps under it
         mid = (low + high) / 2
         if sum(count(mid)) <= total:
             low = mid
@@ -547,8 +547,14 @@ def _improve(
         ]
         states.append((sku, result, caps, mins, keep, units))
 
-    def per_member(association: str, extra: int) -> Fraction:
-        return Fraction(income.get(association, 0) + extra, members.get(association, 1))
+    def level(association: str) -> float:
+        """Income per member, to choose candidates (floats of equal fractions are equal)."""
+        return income.get(association, 0) / members.get(association, 1)
+
+    def richer(giver: str, taker: str, value: int) -> bool:
+        """Whether the giver stays at least as rich per member as the taker after a move."""
+        left = (income.get(giver, 0) - value) * members.get(taker, 1)
+        return left >= (income.get(taker, 0) + value) * members.get(giver, 1)
 
     moved = True
     while moved:
@@ -571,15 +577,13 @@ def _improve(
                 if not givers or not takers:
                     break
                 rich = max(
-                    givers,
-                    key=lambda i: (per_member(result[i].association_id, 0), result[i].offer_id),
+                    givers, key=lambda i: (level(result[i].association_id), result[i].offer_id)
                 )
                 poor = min(
-                    takers,
-                    key=lambda i: (per_member(result[i].association_id, 0), result[i].offer_id),
+                    takers, key=lambda i: (level(result[i].association_id), result[i].offer_id)
                 )
                 giver, taker = result[rich].association_id, result[poor].association_id
-                if giver == taker or per_member(giver, -value) < per_member(taker, value):
+                if giver == taker or not richer(giver, taker, value):
                     break
                 units[rich] -= 1
                 units[poor] += 1
