@@ -13,8 +13,17 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.fulfilment import routing
+import pytest
+from fastapi import FastAPI
+
+from app.accounts.models import Role
+from app.accounts.principal import Principal
+from app.core.config import Settings
+from app.core.db import transaction
+from app.core.timeutil import utcnow
+from app.fulfilment import routes, routing
 from app.fulfilment.distances import estimate_matrix
+from app.fulfilment.exceptions import RouteInputsChanged
 from tests.fulfilment.helpers import Floor
 from tests.utils import assert_problem
 
@@ -301,3 +310,33 @@ async def test_bad_vehicles_and_windows_are_problems(floor: Floor) -> None:
     # the old form replaces both with one
     r = await f.client.put(url, json=morning, headers=admin)
     assert r.json()["windows"] == [morning]
+
+
+async def test_a_plan_solved_before_the_fleet_changed_is_not_stored(
+    floor: Floor, app: FastAPI
+) -> None:
+    """The write transaction reads the problem again: a vehicle added while the solver ran
+    (here between the steps of the flow) makes the plan stale, 409, and nothing stored."""
+    f = floor
+    await _buyer(f, "Mercado", LATACUNGA, "4", [{"opens": "07:00", "closes": "12:00"}])
+    await _ready(f)
+    await _vehicle(f, name="Furgón 1")
+    principal = Principal(user_id=None, roles={f.m.centre["id"]: Role.staff})
+    settings = Settings()
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        problem = await routes.load_problem(session, principal, f.m.cycle["id"])
+    solved = await routes.solve(settings, problem)
+    await _vehicle(f, name="Furgón 2")  # meanwhile
+    with pytest.raises(RouteInputsChanged):
+        async with transaction(app.state.sessionmaker) as session:
+            await routes.store(session, principal, solved, now=utcnow())
+    r = await f.client.get(f"/api/v1/cycles/{f.m.cycle['id']}/routes", headers=f.staff)
+    assert_problem(r, 404, "route_plan_not_found")
+    # solved again, it is stored
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        problem = await routes.load_problem(session, principal, f.m.cycle["id"])
+    solved = await routes.solve(settings, problem)
+    async with transaction(app.state.sessionmaker) as session:
+        await routes.store(session, principal, solved, now=utcnow())
+    r = await f.client.get(f"/api/v1/cycles/{f.m.cycle['id']}/routes", headers=f.staff)
+    assert r.status_code == 200
