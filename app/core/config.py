@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     osrm_url: str | None = None
     route_detour_factor: float = 1.3
     route_speed_kmh: float = 35.0
+    # The most a route plan's search may take, in seconds (a request may ask for less or, up
+    # to route_max_time_limit_s, more). Within it plans are deterministic; a search cut by
+    # it depends on the machine's speed (docs/bench-routes.md).
+    route_time_limit_s: float = Field(default=2.5, gt=0, le=600)
+    route_max_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
+    # One crate holds the goods of one order line up to this weight: a line takes
+    # ceil(weight / crate) crates (vehicles may limit the crates they carry).
+    route_crate_kg: float = Field(default=20.0, gt=0, le=1000)
     # Request bodies: JSON and forms, and multipart uploads (photos, CSV imports).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_multipart_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)

@@ -1,5 +1,6 @@
 """Planning a delivery day: load the problem, solve it with no transaction open (OSRM and
-the solver can take seconds), store the plan in a short write transaction."""
+the solver can take seconds), store the plan in a short write transaction that reads the
+problem again and refuses a plan solved for a problem that changed meanwhile."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ async def plan_routes(
     cycle_id: str,
     *,
     now: datetime,
+    time_limit_s: float | None = None,
 ) -> RoutePlanPublic:
+    crate_kg = settings.route_crate_kg
     async with transaction(sessionmaker, write=False) as session:
-        problem = await routes.load_problem(session, principal, cycle_id)
-    solved = await routes.solve(settings, problem)
+        problem = await routes.load_problem(session, principal, cycle_id, crate_kg=crate_kg)
+    # no transaction is open here: OSRM and the solver may take seconds
+    solved = await routes.solve(settings, problem, time_limit_s=time_limit_s)
     async with transaction(sessionmaker) as session:
-        plan = await routes.store(session, principal, solved, now=now)
+        plan = await routes.store(session, principal, solved, now=now, crate_kg=crate_kg)
         return await routes.plan_public(session, plan)

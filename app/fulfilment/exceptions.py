@@ -82,6 +82,16 @@ class ShipmentsChanged(Conflict):
     title = "The shipments changed while the routes were being planned: plan again"
 
 
+class RouteInputsChanged(Conflict):
+    code = "route_inputs_changed"
+    title = "The vehicles or the delivery windows changed during the planning: plan again"
+
+
+class InvalidTimeLimit(InvalidInput):
+    code = "invalid_time_limit"
+    title = "The time limit of the plan is not valid"
+
+
 class AlreadyDelivered(Conflict):
     code = "shipment_already_delivered"
     title = "The shipment was already delivered"

@@ -140,6 +140,18 @@ class Vehicle(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("capacity_kg > 0", name="capacity_positive"),
         CheckConstraint("shift_end_min > shift_start_min", name="shift_ends_after_start"),
+        CheckConstraint("capacity_crates IS NULL OR capacity_crates > 0", name="crates_positive"),
+        CheckConstraint(
+            "fixed_cost_cents >= 0 AND cost_per_km_cents >= 0", name="costs_not_negative"
+        ),
+        CheckConstraint(
+            "max_route_minutes IS NULL OR max_route_minutes > 0", name="max_route_positive"
+        ),
+        CheckConstraint(
+            "(break_start_min IS NULL AND break_end_min IS NULL AND break_minutes = 0) OR "
+            "(break_end_min >= break_start_min AND break_minutes > 0)",
+            name="break_complete",
+        ),
     )
 
     id: str = id_field()
@@ -150,6 +162,17 @@ class Vehicle(SQLModel, table=True):
     shift_start_min: int = 6 * 60
     shift_end_min: int = 18 * 60
     active: bool = True
+    # a second capacity dimension: crates (None: any number); see routes.crates_of_line
+    capacity_crates: int | None = None
+    # what using the vehicle costs (the planner trades trucks against kilometres)
+    fixed_cost_cents: int = 0
+    cost_per_km_cents: int = 100
+    # the most the route may take driving and serving (waiting not counted)
+    max_route_minutes: int | None = None
+    # the driver's break: it starts between break_start_min and break_end_min
+    break_start_min: int | None = None
+    break_end_min: int | None = None
+    break_minutes: int = 0
     created_at: datetime = timestamp()
 
 
@@ -166,6 +189,10 @@ class DeliveryWindow(SQLModel, table=True):
     opens_min: int = 0
     closes_min: int = 24 * 60
     service_minutes: int = 10
+    # further windows of the same day, [[opens_min, closes_min], ...] sorted, after the first
+    more_windows: list[list[int]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     updated_at: datetime = timestamp()
 
 
@@ -182,6 +209,7 @@ class RoutePlan(SQLModel, table=True):
     depot_longitude: float
     matrix_source: str = Field(max_length=16)
     routed_m: int = 0
+    cost_cents: int = 0
     legs_to_centre_m: int = 0
     direct_delivery_m: int = 0
     unassigned: list[dict[str, Any]] = Field(
@@ -202,6 +230,9 @@ class PlannedRoute(SQLModel, table=True):
     duration_s: int
     departure_s: int = 0
     load_kg: Decimal = _kg()
+    crates: int = 0
+    cost_cents: int = 0
+    break_start_s: int | None = None
 
 
 class RouteStop(SQLModel, table=True):
@@ -214,5 +245,6 @@ class RouteStop(SQLModel, table=True):
     sequence: int
     eta_seconds: int
     load_kg: Decimal = _kg()
+    crates: int = 0
     latitude: float
     longitude: float

@@ -378,6 +378,8 @@ ROUTE_ERRORS = responses(
     exc.ShipmentsChanged,
     exc.RoutePlanNotFound,
     exc.RoutingUnavailable,
+    exc.RouteInputsChanged,
+    exc.InvalidTimeLimit,
 )
 
 
@@ -394,11 +396,28 @@ async def plan_routes(
     settings: SettingsDep,
     principal: CurrentPrincipal,
     cycle_id: IdPath,
+    time_limit_seconds: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=3600,
+            description="Stop the search after this many seconds (default: the server's "
+            "setting; at most its route_max_time_limit_s). Within the limit the plan is "
+            "deterministic; a search the limit cuts short depends on the machine's speed",
+        ),
+    ] = None,
 ) -> RoutePlanPublic:
+    if time_limit_seconds is not None and time_limit_seconds > settings.route_max_time_limit_s:
+        raise exc.InvalidTimeLimit(
+            "The time limit is longer than this server allows",
+            errors=[{"field": "time_limit_seconds", "detail": "longer than the server allows"}],
+        )
     # the solver runs between two transactions: the request's (used only to authenticate)
     # ends here, so no lock is held while OSRM and the solver work
     await session.commit()
-    return await route_flow.plan_routes(sessionmaker, settings, principal, cycle_id, now=utcnow())
+    return await route_flow.plan_routes(
+        sessionmaker, settings, principal, cycle_id, now=utcnow(), time_limit_s=time_limit_seconds
+    )
 
 
 @router.get(

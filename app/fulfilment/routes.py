@@ -3,7 +3,14 @@ windows, handed to the pure solver (``routing.solve``) in a worker thread.
 
 Load → solve → store (``app.flows.routes``): the problem is read in one short transaction,
 distances and the solver run with no transaction open (on SQLite a write transaction holds
-the whole database), and the plan is stored in a second one.
+the whole database), and the plan is stored in a second one. That one locks the cycle's
+shipments, reads the problem again and stores the plan only if the problem is the one that
+was solved (shipments, their weights and crates, the vehicles and the buyers' windows);
+otherwise it answers 409 and the centre plans again.
+
+Crates: goods travel in crates of one order line each, a line taking ``ceil(its weight /
+Settings.route_crate_kg)`` crates (the network's standard crate, 20 kg by default); a
+shipment's crates are those of its lines, and a vehicle may limit how many it carries.
 
 Distances come from one matrix over every place involved (the centre, the buyers, the
 supplying associations): OSRM's road table when ``osrm_url`` is set, else the estimate from
@@ -14,6 +21,7 @@ each of their buyers and back without the centre.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -34,7 +42,12 @@ from app.brands import names
 from app.core.config import Settings
 from app.fulfilment import access, routing
 from app.fulfilment.distances import Matrix, direct_delivery_km, estimate_matrix, osrm_matrix
-from app.fulfilment.exceptions import RoutePlanNotFound, ShipmentsChanged, ShipmentsNotBuilt
+from app.fulfilment.exceptions import (
+    RouteInputsChanged,
+    RoutePlanNotFound,
+    ShipmentsChanged,
+    ShipmentsNotBuilt,
+)
 from app.fulfilment.models import (
     GoodsReceipt,
     Lot,
@@ -42,15 +55,40 @@ from app.fulfilment.models import (
     RoutePlan,
     RouteStop,
     Shipment,
+    ShipmentItem,
     ShipmentLot,
     ShipmentStatus,
     Vehicle,
 )
 from app.fulfilment.schemas import RoutePlanPublic, RoutePublic, StopPublic, UnassignedPublic
-from app.fulfilment.vehicles import windows_of
+from app.fulfilment.vehicles import windows_of, windows_of_row
 from app.orders.models import OrderCycle
 
-WHOLE_DAY = (0, 24 * 60)
+DAY_S = 24 * 3600
+
+
+def crates_of_line(weight_kg: Decimal, crate_kg: Decimal) -> int:
+    """The crates one order line fills: its weight over the crate's, rounded up (a line with
+    goods but no weight still takes one)."""
+    if weight_kg <= 0:
+        return 0
+    return max(1, math.ceil(weight_kg / crate_kg))
+
+
+async def _crates(
+    session: AsyncSession, shipment_ids: Sequence[str], crate_kg: Decimal
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if not shipment_ids:
+        return counts
+    rows = await session.execute(
+        select(col(ShipmentItem.shipment_id), col(ShipmentItem.weight_kg)).where(
+            col(ShipmentItem.shipment_id).in_(list(shipment_ids)), col(ShipmentItem.quantity) > 0
+        )
+    )
+    for shipment_id, weight in rows:
+        counts[shipment_id] = counts.get(shipment_id, 0) + crates_of_line(weight, crate_kg)
+    return counts
 
 
 def _point(org: Organization) -> routing.Point:
@@ -101,7 +139,9 @@ class SolvedRoutes:
     direct_m: int
 
 
-async def load_problem(session: AsyncSession, principal: Principal, cycle_id: str) -> RouteProblem:
+async def load_problem(
+    session: AsyncSession, principal: Principal, cycle_id: str, *, crate_kg: float = 20.0
+) -> RouteProblem:
     cycle = await access.centre_cycle(session, principal, cycle_id)
     shipments = (
         await session.scalars(
@@ -134,6 +174,7 @@ async def load_problem(session: AsyncSession, principal: Principal, cycle_id: st
         )
     }
     windows = await windows_of(session, [s.buyer_id for s in to_deliver])
+    crates = await _crates(session, [s.id for s in to_deliver], Decimal(str(crate_kg)))
     vehicles = (
         await session.scalars(
             select(Vehicle)
@@ -150,7 +191,7 @@ async def load_problem(session: AsyncSession, principal: Principal, cycle_id: st
     stops = []
     for shipment in to_deliver:
         window = windows.get(shipment.buyer_id)
-        opens, closes = (window.opens_min, window.closes_min) if window else WHOLE_DAY
+        spans = tuple((a * 60, b * 60) for a, b in windows_of_row(window))
         stops.append(
             routing.Stop(
                 shipment_id=shipment.id,
@@ -158,13 +199,27 @@ async def load_problem(session: AsyncSession, principal: Principal, cycle_id: st
                 point=_point(orgs[shipment.buyer_id]),
                 load_kg=shipment.weight_kg,
                 chilled=shipment.chilled,
-                window=None if (opens, closes) == WHOLE_DAY else (opens * 60, closes * 60),
+                windows=() if spans == ((0, DAY_S),) else spans,
                 service_seconds=(window.service_minutes if window else 10) * 60,
+                crates=crates.get(shipment.id, 0),
             )
         )
     fleet = [
         routing.Vehicle(
-            v.id, v.capacity_kg, v.chilled, (v.shift_start_min * 60, v.shift_end_min * 60)
+            v.id,
+            v.capacity_kg,
+            v.chilled,
+            (v.shift_start_min * 60, v.shift_end_min * 60),
+            capacity_crates=v.capacity_crates,
+            fixed_cost=v.fixed_cost_cents,
+            cost_per_km=v.cost_per_km_cents,
+            max_route_s=None if v.max_route_minutes is None else v.max_route_minutes * 60,
+            break_window=(
+                None
+                if v.break_start_min is None or v.break_end_min is None
+                else (v.break_start_min * 60, v.break_end_min * 60)
+            ),
+            break_seconds=v.break_minutes * 60,
         )
         for v in vehicles
     ]
@@ -181,8 +236,11 @@ async def load_problem(session: AsyncSession, principal: Principal, cycle_id: st
     )
 
 
-async def solve(settings: Settings, problem: RouteProblem) -> SolvedRoutes:
-    """The distances (OSRM or coordinates) and the solver, with no transaction open."""
+async def solve(
+    settings: Settings, problem: RouteProblem, *, time_limit_s: float | None = None
+) -> SolvedRoutes:
+    """The distances (OSRM or coordinates) and the solver, with no transaction open; the
+    search stops after ``time_limit_s`` (by default the setting ``route_time_limit_s``)."""
     matrix, source = await _matrix(settings, problem.places + problem.others)
     where = {p: i for i, p in reversed(list(enumerate(problem.places + problem.others)))}
 
@@ -196,7 +254,7 @@ async def solve(settings: Settings, problem: RouteProblem) -> SolvedRoutes:
             problem.stops,
             problem.fleet,
             measured(problem.places),
-            exploration_level=routing.exploration_level_for(len(problem.stops)),
+            time_limit_s=time_limit_s or settings.route_time_limit_s,
         )
     )
     legs_km = direct_delivery_km(
@@ -209,10 +267,17 @@ async def solve(settings: Settings, problem: RouteProblem) -> SolvedRoutes:
 
 
 async def store(
-    session: AsyncSession, principal: Principal, solved: SolvedRoutes, *, now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    solved: SolvedRoutes,
+    *,
+    now: datetime,
+    crate_kg: float = 20.0,
 ) -> RoutePlan:
-    """Store a plan solved outside the transaction, if its shipments are still the ones it
-    was solved for (they are rebuilt until the first is delivered); 409 if not."""
+    """Store a plan solved outside the transaction, if the problem is still the one it was
+    solved for: the shipments (they are rebuilt until the first is delivered), their weights
+    and crates, the vehicles and the buyers' windows; 409 if not. The cycle's shipments are
+    locked first, so a rebuild waits for this short transaction."""
     cycle = await access.centre_cycle(session, principal, solved.problem.cycle_id)
     current = set(
         await session.scalars(
@@ -224,6 +289,11 @@ async def store(
     planned = {s.shipment_id for s in solved.problem.stops}
     if not planned <= current:
         raise ShipmentsChanged()
+    again = await load_problem(session, principal, cycle.id, crate_kg=crate_kg)
+    if again.stops != solved.problem.stops or again.shipment_ids != solved.problem.shipment_ids:
+        raise ShipmentsChanged()
+    if again.fleet != solved.problem.fleet or again.depot != solved.problem.depot:
+        raise RouteInputsChanged()
     return await _store(
         session,
         principal,
@@ -262,6 +332,7 @@ async def _store(
         depot_longitude=depot.longitude,
         matrix_source=source,
         routed_m=plan.distance_m,
+        cost_cents=plan.cost,
         legs_to_centre_m=legs_m,
         direct_delivery_m=direct_m,
         unassigned=[
@@ -287,6 +358,9 @@ async def _store(
             duration_s=route.duration_s,
             departure_s=route.departure_s,
             load_kg=route.load_kg,
+            crates=route.crates,
+            cost_cents=route.cost,
+            break_start_s=route.break_start_s,
         )
         session.add(planned)
         for sequence, stop in enumerate(route.stops, start=1):
@@ -299,6 +373,7 @@ async def _store(
                     sequence=sequence,
                     eta_seconds=stop.eta_seconds,
                     load_kg=stop.load_kg,
+                    crates=stop.crates,
                     latitude=point.latitude,
                     longitude=point.longitude,
                 )
@@ -385,6 +460,7 @@ async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic
             sequence=s.sequence,
             eta=at(s.eta_seconds),
             load_kg=s.load_kg,
+            crates=s.crates,
             latitude=s.latitude,
             longitude=s.longitude,
         )
@@ -409,6 +485,12 @@ async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic
                 duration_minutes=round(r.duration_s / 60),
                 departure=at(r.departure_s),
                 load_kg=r.load_kg,
+                crates=r.crates,
+                cost_cents=r.cost_cents,
+                break_start=None if r.break_start_s is None else at(r.break_start_s),
+                break_minutes=vehicles[r.vehicle_id].break_minutes
+                if r.break_start_s is not None
+                else 0,
                 stops=[stop_public(s) for s in stops[r.id]],
             )
             for r in routes
@@ -416,6 +498,7 @@ async def plan_public(session: AsyncSession, plan: RoutePlan) -> RoutePlanPublic
         unassigned=[unassigned_public(u) for u in plan.unassigned],
         distance_km=_km(routed + plan.legs_to_centre_m),
         routed_km=_km(routed),
+        cost_cents=plan.cost_cents,
         legs_to_centre_km=_km(plan.legs_to_centre_m),
         direct_delivery_km=_km(plan.direct_delivery_m),
         saved_km=_km(plan.direct_delivery_m - routed - plan.legs_to_centre_m),

@@ -216,6 +216,33 @@ class VehicleCreate(Strict):
     chilled: bool = False
     shift_start: ClockTime = "06:00"
     shift_end: ClockTime = "18:00"
+    capacity_crates: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="Crates it carries (a second capacity beside kg); none: any number. "
+        "An order line takes ceil(its kg / the network's crate size) crates",
+    )
+    fixed_cost_cents: int = Field(
+        default=0,
+        ge=0,
+        le=100_000_000,
+        description="What using it for the day costs: the planner uses fewer vehicles when "
+        "the kilometres saved cost less than this",
+    )
+    cost_per_km_cents: int = Field(default=100, ge=0, le=100_000)
+    max_route_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=24 * 60,
+        description="The most its route may take driving and unloading (waiting for a window "
+        "to open is not counted)",
+    )
+    break_start: ClockTime | None = Field(
+        default=None, description="The driver's break starts between this and break_end"
+    )
+    break_end: ClockTime | None = None
+    break_minutes: int | None = Field(default=None, ge=1, le=240)
 
 
 class VehiclePublic(BaseModel):
@@ -228,19 +255,48 @@ class VehiclePublic(BaseModel):
     shift_end: str
     active: bool
     created_at: datetime
+    capacity_crates: int | None = None
+    fixed_cost_cents: int = 0
+    cost_per_km_cents: int = 100
+    max_route_minutes: int | None = None
+    break_start: str | None = None
+    break_end: str | None = None
+    break_minutes: int = 0
+
+
+class WindowIn(Strict):
+    opens: ClockTime
+    closes: ClockTime
+
+
+class WindowPublic(BaseModel):
+    opens: str
+    closes: str
+
+
+MAX_WINDOWS = 4
 
 
 class DeliveryWindowIn(Strict):
-    opens: ClockTime
-    closes: ClockTime
+    """One window (``opens``, ``closes``) or up to four (``windows``), not both."""
+
+    opens: ClockTime | None = None
+    closes: ClockTime | None = None
+    windows: list[WindowIn] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_WINDOWS,
+        description="Every window of the day, in order and apart (e.g. morning and afternoon)",
+    )
     service_minutes: int = Field(default=10, ge=0, le=240)
 
 
 class DeliveryWindowPublic(BaseModel):
     buyer_id: str
-    opens: str
-    closes: str
+    opens: str = Field(description="The first window opens")
+    closes: str = Field(description="The first window closes")
     service_minutes: int
+    windows: list[WindowPublic] = Field(default_factory=list)
 
 
 # --- routes ----------------------------------------------------------------------------------
@@ -257,6 +313,7 @@ class StopPublic(BaseModel):
     sequence: int
     eta: datetime = Field(description="Start of service, local time of the network")
     load_kg: Quantity
+    crates: int = 0
     latitude: float
     longitude: float
 
@@ -270,6 +327,12 @@ class RoutePublic(BaseModel):
     duration_minutes: int
     departure: datetime
     load_kg: Quantity
+    crates: int = 0
+    cost_cents: int = Field(default=0, description="The vehicle's fixed cost and kilometres")
+    break_start: datetime | None = Field(
+        default=None, description="The driver's break, when the vehicle has one"
+    )
+    break_minutes: int = 0
     stops: list[StopPublic]
 
 
@@ -290,6 +353,7 @@ class RoutePlanPublic(BaseModel):
         description="Routes plus the associations' trips to the centre and back"
     )
     routed_km: float
+    cost_cents: int = Field(default=0, description="What the routes cost, as the planner counts")
     legs_to_centre_km: float
     direct_delivery_km: float = Field(
         description="If each association drove to each of its buyers and back"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from app.fulfilment.schemas import (
     DeliveryWindowPublic,
     VehicleCreate,
     VehiclePublic,
+    WindowPublic,
     clock,
     minutes_of,
 )
@@ -49,6 +51,12 @@ async def create_vehicle(
             "The shift must end after it starts",
             errors=[{"field": "shift_end", "detail": "must be after shift_start"}],
         )
+    break_start, break_end, break_minutes = _break_of(data, start, end)
+    if data.max_route_minutes is not None and data.max_route_minutes > end - start:
+        raise InvalidVehicle(
+            "The maximum route duration cannot be longer than the shift",
+            errors=[{"field": "max_route_minutes", "detail": "longer than the shift"}],
+        )
     vehicle = Vehicle(
         collection_centre_id=centre.id,
         name=data.name,
@@ -56,6 +64,13 @@ async def create_vehicle(
         chilled=data.chilled,
         shift_start_min=start,
         shift_end_min=end,
+        capacity_crates=data.capacity_crates,
+        fixed_cost_cents=data.fixed_cost_cents,
+        cost_per_km_cents=data.cost_per_km_cents,
+        max_route_minutes=data.max_route_minutes,
+        break_start_min=break_start,
+        break_end_min=break_end,
+        break_minutes=break_minutes,
     )
     session.add(vehicle)
     await session.flush()
@@ -69,6 +84,38 @@ async def create_vehicle(
         changes=audit.diff(None, data.model_dump()),
     )
     return vehicle
+
+
+def _break_of(data: VehicleCreate, start: int, end: int) -> tuple[int | None, int | None, int]:
+    """The break as stored: all three fields or none, starting and ending inside the shift."""
+    given = [data.break_start is not None, data.break_end is not None, data.break_minutes]
+    if not any(given):
+        return None, None, 0
+    if not all(given):
+        raise InvalidVehicle(
+            "A break needs its start, its end and its minutes",
+            errors=[
+                {
+                    "field": "break_minutes",
+                    "detail": "give break_start, break_end and break_minutes together",
+                }
+            ],
+        )
+    assert data.break_start is not None
+    assert data.break_end is not None
+    assert data.break_minutes
+    opens, closes = minutes_of(data.break_start), minutes_of(data.break_end)
+    if closes < opens:
+        raise InvalidVehicle(
+            "The break window must not end before it starts",
+            errors=[{"field": "break_end", "detail": "before break_start"}],
+        )
+    if opens < start or closes + data.break_minutes > end:
+        raise InvalidVehicle(
+            "The break must fit inside the shift",
+            errors=[{"field": "break_start", "detail": "outside the shift"}],
+        )
+    return opens, closes, data.break_minutes
 
 
 async def list_vehicles(
@@ -92,23 +139,65 @@ def vehicle_public(vehicle: Vehicle) -> VehiclePublic:
         shift_end=clock(vehicle.shift_end_min),
         active=vehicle.active,
         created_at=vehicle.created_at,
+        capacity_crates=vehicle.capacity_crates,
+        fixed_cost_cents=vehicle.fixed_cost_cents,
+        cost_per_km_cents=vehicle.cost_per_km_cents,
+        max_route_minutes=vehicle.max_route_minutes,
+        break_start=None if vehicle.break_start_min is None else clock(vehicle.break_start_min),
+        break_end=None if vehicle.break_end_min is None else clock(vehicle.break_end_min),
+        break_minutes=vehicle.break_minutes,
     )
+
+
+def windows_of_row(window: DeliveryWindow | None) -> list[tuple[int, int]]:
+    """Every window of a buyer, in minutes since midnight (a buyer without a row: all day)."""
+    if window is None:
+        return [(0, 24 * 60)]
+    return [(window.opens_min, window.closes_min)] + [(a, b) for a, b in window.more_windows]
 
 
 def window_public(buyer_id: str, window: DeliveryWindow | None) -> DeliveryWindowPublic:
-    if window is None:
-        return DeliveryWindowPublic(
-            buyer_id=buyer_id,
-            opens="00:00",
-            closes="24:00",
-            service_minutes=DEFAULT_SERVICE_MINUTES,
-        )
+    spans = windows_of_row(window)
     return DeliveryWindowPublic(
         buyer_id=buyer_id,
-        opens=clock(window.opens_min),
-        closes=clock(window.closes_min),
-        service_minutes=window.service_minutes,
+        opens=clock(spans[0][0]),
+        closes=clock(spans[0][1]),
+        service_minutes=DEFAULT_SERVICE_MINUTES if window is None else window.service_minutes,
+        windows=[WindowPublic(opens=clock(a), closes=clock(b)) for a, b in spans],
     )
+
+
+def _windows_in(data: DeliveryWindowIn) -> list[tuple[int, int]]:
+    """The windows asked for, checked: one form or the other, each closing after it opens,
+    in order and apart."""
+    if data.windows is not None:
+        if data.opens is not None or data.closes is not None:
+            raise InvalidDeliveryWindow(
+                "Give opens and closes or windows, not both",
+                errors=[{"field": "windows", "detail": "given with opens or closes"}],
+            )
+        spans = [(minutes_of(w.opens), minutes_of(w.closes)) for w in data.windows]
+        fields = [f"windows.{k}.closes" for k in range(len(spans))]
+    elif data.opens is not None and data.closes is not None:
+        spans, fields = [(minutes_of(data.opens), minutes_of(data.closes))], ["closes"]
+    else:
+        raise InvalidDeliveryWindow(
+            "Give opens and closes, or windows",
+            errors=[{"field": "opens", "detail": "required without windows"}],
+        )
+    for (opens, closes), field in zip(spans, fields, strict=True):
+        if closes <= opens:
+            raise InvalidDeliveryWindow(
+                "The window must close after it opens",
+                errors=[{"field": field, "detail": "must be after opens"}],
+            )
+    for k, ((_, closes), (opens, _)) in enumerate(itertools.pairwise(spans), start=1):
+        if opens <= closes:
+            raise InvalidDeliveryWindow(
+                "The windows must be in order and must not overlap",
+                errors=[{"field": f"windows.{k}.opens", "detail": "not after the window before"}],
+            )
+    return spans
 
 
 async def get_delivery_window(
@@ -127,18 +216,14 @@ async def set_delivery_window(
     now: datetime,
 ) -> DeliveryWindowPublic:
     await _organization(session, principal, buyer_id, OrganizationKind.buyer, Role.admin)
-    opens, closes = minutes_of(data.opens), minutes_of(data.closes)
-    if closes <= opens:
-        raise InvalidDeliveryWindow(
-            "The window must close after it opens",
-            errors=[{"field": "closes", "detail": "must be after opens"}],
-        )
+    spans = _windows_in(data)
     window = await session.get(DeliveryWindow, buyer_id)
     before = window_public(buyer_id, window).model_dump()
     if window is None:
         window = DeliveryWindow(buyer_id=buyer_id)
         session.add(window)
-    window.opens_min, window.closes_min = opens, closes
+    window.opens_min, window.closes_min = spans[0]
+    window.more_windows = [[a, b] for a, b in spans[1:]]
     window.service_minutes = data.service_minutes
     window.updated_at = now
     await session.flush()

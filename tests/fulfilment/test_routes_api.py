@@ -203,6 +203,7 @@ async def test_vehicles_and_delivery_windows(floor: Floor) -> None:
         "opens": "00:00",
         "closes": "24:00",
         "service_minutes": 10,
+        "windows": [{"opens": "00:00", "closes": "24:00"}],
     }
     window = {"opens": "08:30", "closes": "12:00", "service_minutes": 20}
     r = await f.client.put(buyer_url, json=window, headers=f.m.buyer_staff)
