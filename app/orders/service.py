@@ -661,7 +661,6 @@ async def place_on_terms(
     general path when it cannot be placed: the caller rolls back."""
     principal.require_member(data.buyer_id)
     lines = data.lines
-    _duplicate_lines(lines)
     found = await gate(conn, data.cycle_id, data.buyer_id)
     if found is None:
         raise await _explain(conn, principal, data, None)
@@ -669,6 +668,7 @@ async def place_on_terms(
         raise InvalidOrder(errors=[{"field": "buyer_id", "detail": "not a buyer organisation"}])
     if found.status != CycleStatus.open or now >= found.closes_at:
         ensure_open(cast(OrderCycle, found), now)
+    _duplicate_lines(lines)
     preferred_names: dict[tuple[str, str], str] = {}
     preferred = [line for line in lines if line.preferred_association_id]
     if preferred:
