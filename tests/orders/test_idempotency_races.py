@@ -126,3 +126,46 @@ async def test_fifty_identical_keyed_card_orders_make_one_hold(
     assert len(orders) == 1
     intents = (await sdk.v1.payment_intents.list_async({"limit": 100})).data
     assert len(intents) - before == 1
+
+
+@pytest.mark.postgres
+@on_postgresql
+async def test_an_invoice_duplicate_in_flight_waits_for_the_first_and_replays_it(
+    market: Market,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An invoice order claims its key with its last statement, in its own transaction: the
+    first request is paused after that statement, before its commit; its duplicate waits
+    (on the stock row the first holds), then finds the key taken, rolls its work back and
+    answers the first's order."""
+    m = market
+    reached, release = asyncio.Event(), asyncio.Event()
+    real_store_first = idempotency.store_first
+    calls = 0
+
+    async def paused_store_first(*args: Any, **kwargs: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        stored = await real_store_first(*args, **kwargs)
+        if calls == 1:
+            reached.set()
+            await asyncio.wait_for(release.wait(), STEP)
+        return stored
+
+    monkeypatch.setattr(idempotency, "store_first", paused_store_first)
+    headers = {**m.buyer_staff, "Idempotency-Key": "factura-doble"}
+    first = asyncio.create_task(m.order("3", headers=headers))
+    try:
+        await asyncio.wait_for(reached.wait(), STEP)
+        duplicate = asyncio.create_task(m.order("3", headers=headers))
+        done, _ = await asyncio.wait({duplicate}, timeout=0.5)
+        assert not done, "the duplicate went past the first's uncommitted order"
+    finally:
+        release.set()
+    placed, again = await asyncio.wait_for(asyncio.gather(first, duplicate), STEP)
+    assert placed.status_code == 201, placed.text
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == placed.json()["id"]
+    assert [o["id"] for o in await _orders_of(m)] == [placed.json()["id"]]
+    assert (await m.availability())["reserved"] == "3.000"
