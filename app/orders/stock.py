@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, update
+from sqlalchemy import BigInteger, bindparam, literal_column, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
@@ -148,36 +148,37 @@ _tiers: Any = SkuPriceTier.__table__  # type: ignore[attr-defined]
 _skus: Any = BrandSku.__table__  # type: ignore[attr-defined]
 
 # The tier reached by the SKU's volume once this order is in (``reserved_milli`` in RETURNING
-# is the new value): the estimate at the tier the order itself helps reach.
+# is the new value): the estimate at the tier the order itself helps reach. The subqueries
+# name the SKU by its parameter and the updated row's column in full: SQLite renders the
+# columns of RETURNING unqualified, so a correlated ``sku_id = sku_id`` would compare the
+# tier's column with itself.
+_of_sku = bindparam("of_sku")
+_new_reserved = literal_column("cycle_skus.reserved_milli", BigInteger)
 _price_reached = (
     select(_tiers.c.unit_price_cents)
-    .where(
-        _tiers.c.sku_id == _table.c.sku_id,
-        _tiers.c.min_quantity * int(MILLI) <= _table.c.reserved_milli,
-    )
+    .where(_tiers.c.sku_id == _of_sku, _tiers.c.min_quantity * int(MILLI) <= _new_reserved)
     .order_by(_tiers.c.min_quantity.desc())
     .limit(1)
-    .correlate(_table)
     .scalar_subquery()
 )
-_sku_column = select(_skus.c.name).where(_skus.c.id == _table.c.sku_id).correlate(_table)
-_pack_column = select(_skus.c.pack_size).where(_skus.c.id == _table.c.sku_id).correlate(_table)
+_sku_name = select(_skus.c.name).where(_skus.c.id == _of_sku).scalar_subquery()
+_sku_pack = select(_skus.c.pack_size).where(_skus.c.id == _of_sku).scalar_subquery()
 _milli = bindparam("milli", type_=BigInteger)
 # Built once at import (compiled once per dialect, then from SQLAlchemy's cache). A cycle
 # only holds rows of SKUs of its network (an offer checks that), so a row found is a SKU of
-# the cycle's network; portable: SQLite's RETURNING takes correlated subqueries, not FROM.
+# the cycle's network.
 RESERVE_PRICED = (
     update(_table)
     .where(
         _table.c.cycle_id == bindparam("in_cycle"),
-        _table.c.sku_id == bindparam("of_sku"),
+        _table.c.sku_id == _of_sku,
         _table.c.offered_milli - _table.c.reserved_milli >= _milli,
     )
     .values(reserved_milli=_table.c.reserved_milli + _milli)
     .returning(
         _price_reached.label("unit_price_cents"),
-        _sku_column.scalar_subquery().label("name"),
-        _pack_column.scalar_subquery().label("pack_size"),
+        _sku_name.label("name"),
+        _sku_pack.label("pack_size"),
     )
 )
 

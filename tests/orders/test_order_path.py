@@ -52,7 +52,15 @@ def shape(statement: str) -> str:
 
 
 async def _second_sku(m: Market) -> dict[str, Any]:
-    sku = await m.net.sku(name="Yogur de mora Sabores de Cotopaxi 1 l")
+    # priced apart from the first SKU: a price taken from the wrong SKU's tiers shows
+    sku = await m.net.sku(
+        name="Yogur de mora Sabores de Cotopaxi 1 l",
+        producer_price_cents=700,
+        tiers=[
+            {"min_quantity": "0", "unit_price_cents": 900},
+            {"min_quantity": "3", "unit_price_cents": 850},
+        ],
+    )
     product = await m.net.sheet()
     assert (await m.net.approve(sku["id"], product["id"])).status_code == 201
     await m.offer(
@@ -104,16 +112,27 @@ async def test_an_invoice_order_sends_the_floors_statements(
         line["sku_name"] for line in got.json()["lines"]
     ]
     assert placed["buyer_name"] == "Mama Miche Marisquería"
+    prices = {line["sku_id"]: line["unit_price_cents"] for line in placed["lines"]}
+    assert prices == {yogurt["id"]: 900, m.sku["id"]: 400}  # 2 yogurts: below the 3 of 850
     assert placed["payment"] == {
         "method": "invoice",
         "status": "not_required",
-        "amount_cents": 2000,
+        "amount_cents": 3000,
         "due_in_days": placed["payment"]["due_in_days"],
     }
-    assert placed["total_cents"] == 2000
+    assert placed["total_cents"] == 3000
     events = await m.client.get(f"/api/v1/orders/{placed['id']}/events", headers=m.buyer_staff)
     assert [e["type"] for e in events.json()] == ["order.placed"]
-    assert events.json()[0]["data"] == {"total_cents": 2000}
+    assert events.json()[0]["data"] == {"total_cents": 3000}
+
+    # the next order reaches the yogurt's second tier: the price of the volume reached
+    more = await m.client.post(
+        "/api/v1/orders",
+        json={**body, "lines": [{"sku_id": yogurt["id"], "quantity": "1"}]},
+        headers=m.buyer_staff,
+    )
+    assert more.status_code == 201, more.text
+    assert more.json()["lines"][0]["unit_price_cents"] == 850
     assert events.json()[0]["actor"] is not None
 
 
