@@ -1,25 +1,30 @@
-"""Orders per second placed on PostgreSQL by concurrent buyers, through a real server.
+"""CPU per order of ``POST /api/v1/orders``: Minga next to its floor, interleaved, at three
+catalogue sizes.
 
-For each SKU count and uvicorn worker count asked for (one series each), the benchmark:
+For each catalogue size (SKUs of the brand, all offered in one open cycle):
 
 1. drops and recreates a PostgreSQL database and migrates it;
-2. starts ``minga serve`` on a free loopback port with that many uvicorn workers;
-3. builds a market through the HTTP API: a network with a brand, licensed associations that
-   supply every brand SKU, a collection centre, one buyer (with a staff login) per client,
-   and an open cycle whose offers cannot run out during the run;
-4. lets every client place invoice orders of 1-3 small lines as fast as it can (each with
-   its own ``Idempotency-Key``): a warm-up, then a measured window;
-5. meanwhile splits the CPU time between the server, its PostgreSQL sessions, this load
-   generator and other programs (Linux /proc), and samples how many sessions wait on locks;
-6. checks that the cycle's ``reserved`` quantities equal the sum of the accepted orders and
-   that the network sees exactly as many orders as were answered 201;
-7. stops the server and drops the database.
+2. starts two servers on it, each one uvicorn worker: Minga (``app.asgi:app``) and the floor
+   (``bench.floor:app``, a minimal FastAPI app doing the same essential writes: JWT, gate,
+   reserve, order, lines, payment row, event, Idempotency-Key row; ``bench/floor_orders.py``);
+3. builds the market through Minga's API (one association supplying one SKU, a network,
+   buyers with staff logins, an open cycle) and clones the SKU in SQL up to the size (with
+   its tiers, supplier, offer and stock row), since building thousands through HTTP says
+   nothing about orders;
+4. alternates short windows on Minga and on the floor (a warm-up window each first): in a
+   window, ``--clients`` buyers place invoice orders of 2 lines (distinct random SKUs, 1-3
+   units, a fresh ``Idempotency-Key``) on that server, as fast as it answers;
+5. reads the CPU time of the server process and of the database's PostgreSQL backends from
+   ``/proc`` at both ends of each window: CPU per order holds on a busy machine, where
+   req/s does not (other programs' load is reported next to the figures);
+6. checks that the cycle's reserved quantities equal the sum of the orders answered 201 by
+   both servers, and that the network lists exactly those orders.
 
-Exits 1 on a 5xx, an error in the server's log or an inconsistency. Run from the project
-folder (``--doc`` rewrites the results block of a markdown file)::
+Exits 1 on a 5xx, an error in a server log, a refused order or an inconsistency. Run from
+the project folder (``--doc`` rewrites the results block of a markdown file and draws the
+chart next to it)::
 
-    .venv/bin/python -m bench.orders --duration 20 --clients 20 --workers 2 1 --skus 4 40 \
-        --doc docs/bench-orders.md
+    /work/main/.venv/bin/python -m bench.orders --skus 40 400 4000 --doc docs/bench-orders.md
 
 All traffic stays on 127.0.0.1.
 """
@@ -29,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import os
 import random
@@ -41,7 +45,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -145,6 +149,7 @@ class Server:
 def server_env(database_url: str) -> dict[str, str]:
     return {
         **os.environ,
+        "PYTHONPATH": str(PROJECT),
         "MINGA_DATABASE_URL": database_url,
         "MINGA_SECRET_KEY": SECRET_KEY,
         "MINGA_FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
@@ -157,13 +162,15 @@ def server_env(database_url: str) -> dict[str, str]:
     }
 
 
-MINGA = PROJECT / ".venv" / "bin" / "minga"
+# this checkout's code, run by the interpreter running the driver (a worktree has no .venv)
+MINGA = [sys.executable, "-c", "from app.cli import app; app()"]
+UVICORN = [sys.executable, "-m", "uvicorn"]
 
 
 def create_admin(database_url: str) -> None:
     """The first admin, made before the server starts: workers that start together each try
     to create it from the settings, and the loser of that race stops the whole server."""
-    command = [str(MINGA), "admin", "create", "--email", ADMIN_EMAIL]
+    command = [*MINGA, "admin", "create", "--email", ADMIN_EMAIL]
     command += ["--password", ADMIN_PASSWORD]
     subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
         command, cwd=PROJECT, env=server_env(database_url), check=True, capture_output=True
@@ -172,7 +179,7 @@ def create_admin(database_url: str) -> None:
 
 def start_server(database_url: str, workers: int, log_path: Path) -> Server:
     port = free_port()
-    command = [str(MINGA), "serve", "--host", HOST, "--port", str(port)]
+    command = [*MINGA, "serve", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(workers)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
@@ -405,103 +412,6 @@ class Builder:
         return Market(network["id"], admin, cycle["id"], sku_ids, buyer_logins, dict(offered))
 
 
-# --- the load ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Sample:
-    started: float
-    finished: float
-    status: int  # 0 when the request failed without an answer (timeout, connection)
-    code: str
-    lines: dict[str, Decimal]
-    order_id: str | None = None
-
-    @property
-    def latency(self) -> float:
-        return self.finished - self.started
-
-
-async def client_loop(
-    base_url: str,
-    market: Market,
-    buyer: tuple[str, dict[str, str]],
-    stop_at: float,
-    seed: int,
-    samples: list[Sample],
-) -> None:
-    rng = random.Random(seed)  # noqa: S311 - order shapes, not secrets
-    buyer_id, headers = buyer
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(
-        base_url=base_url, headers=headers, timeout=30, limits=limits
-    ) as client:
-        while time.monotonic() < stop_at:
-            skus = rng.sample(market.sku_ids, rng.randint(1, min(3, len(market.sku_ids))))
-            lines = {s: Decimal(rng.randint(1, 3)) for s in skus}
-            body = {
-                "buyer_id": buyer_id,
-                "cycle_id": market.cycle_id,
-                "lines": [{"sku_id": s, "quantity": str(q)} for s, q in lines.items()],
-                "payment_method": "invoice",
-            }
-            started = time.monotonic()
-            try:
-                r = await client.post(
-                    "/api/v1/orders", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-                )
-            except httpx.TransportError as e:
-                samples.append(Sample(started, time.monotonic(), 0, type(e).__name__, lines))
-                continue
-            finished = time.monotonic()
-            code = ""
-            order_id = None
-            if r.status_code == 201:
-                order_id = r.json()["id"]
-            else:
-                with contextlib.suppress(ValueError):
-                    code = str(r.json().get("code", ""))
-                if r.status_code >= 500:
-                    print(f"  {r.status_code} on POST /orders {json.dumps(body)}: {r.text}")
-            samples.append(Sample(started, finished, r.status_code, code, lines, order_id))
-
-
-@dataclass
-class Result:
-    workers: int
-    clients: int
-    skus: int
-    duration: float
-    samples: list[Sample]
-    window: list[Sample]
-    consistency: list[str] = field(default_factory=list)
-    server_errors: list[str] = field(default_factory=list)
-    cpu: CpuUse | None = None
-    waits: Waits | None = None
-
-    @property
-    def ok(self) -> list[Sample]:
-        return [s for s in self.window if s.status == 201]
-
-    @property
-    def orders_per_second(self) -> float:
-        return len(self.ok) / self.duration
-
-    def percentile(self, p: int) -> float:
-        latencies = sorted(s.latency for s in self.window)
-        if len(latencies) < 2:
-            return latencies[0] if latencies else float("nan")
-        return statistics.quantiles(latencies, n=100, method="inclusive")[p - 1]
-
-    @property
-    def errors(self) -> Counter[str]:
-        return Counter(
-            f"{s.status} {s.code}".strip() if s.status else s.code
-            for s in self.samples
-            if s.status != 201
-        )
-
-
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -539,109 +449,6 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-@dataclass(frozen=True)
-class CpuUse:
-    """CPUs in use on average during the window (1.0 = one core busy all the time)."""
-
-    machine: float
-    server: float
-    database: float
-    generator: float
-
-    @property
-    def other(self) -> float:
-        """Everything else running on the machine (other programs, the OS)."""
-        return max(0.0, self.machine - self.server - self.database - self.generator)
-
-
-@dataclass(frozen=True)
-class CpuSnapshot:
-    at: float
-    machine: int
-    server: dict[int, int]
-    database: dict[int, int]
-    generator: int
-
-
-class CpuMeter:
-    """Splits the machine's CPU time into the server's processes, the PostgreSQL backends
-    of the benchmark database, this load generator, and everything else."""
-
-    def __init__(self, server_pid: int, pg: str, database: str) -> None:
-        self.server_pid = server_pid
-        self.pg = pg
-        self.database = database
-
-    async def _backends(self) -> list[int]:
-        conn = await asyncpg.connect(admin_dsn(self.pg))
-        try:
-            rows = await conn.fetch(
-                "SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database
-            )
-        finally:
-            await conn.close()
-        return [int(row["pid"]) for row in rows]
-
-    async def snapshot(self) -> CpuSnapshot:
-        backends = await self._backends()
-        return CpuSnapshot(
-            at=time.monotonic(),
-            machine=machine_jiffies()[0],
-            server={p: process_jiffies(p) for p in process_tree(self.server_pid)},
-            database={p: process_jiffies(p) for p in backends},
-            generator=process_jiffies(os.getpid()),
-        )
-
-    async def between(self, start: float, stop: float) -> CpuUse:
-        await asyncio.sleep(max(0.0, start - time.monotonic()))
-        first = await self.snapshot()
-        await asyncio.sleep(max(0.0, stop - time.monotonic()))
-        last = await self.snapshot()
-        ticks = (last.at - first.at) * TICK
-
-        def spent(before: dict[int, int], after: dict[int, int]) -> float:
-            # a process born during the window counts whole
-            return sum(j - before.get(p, 0) for p, j in after.items()) / ticks
-
-        return CpuUse(
-            machine=(last.machine - first.machine) / ticks,
-            server=spent(first.server, last.server),
-            database=spent(first.database, last.database),
-            generator=(last.generator - first.generator) / ticks,
-        )
-
-
-@dataclass(frozen=True)
-class Waits:
-    """Mean number of the benchmark database's backends, sampled every half second."""
-
-    in_transaction: float  # running a statement or idle inside a transaction
-    on_locks: float  # waiting for a lock held by another transaction (the hot stock rows)
-
-
-async def sample_waits(pg: str, database: str, start: float, stop: float) -> Waits:
-    await asyncio.sleep(max(0.0, start - time.monotonic()))
-    conn = await asyncpg.connect(admin_dsn(pg))
-    busy: list[int] = []
-    locked: list[int] = []
-    try:
-        while time.monotonic() < stop:
-            row = await conn.fetchrow(
-                "SELECT count(*) FILTER (WHERE state <> 'idle') AS busy,"
-                " count(*) FILTER (WHERE wait_event_type = 'Lock') AS locked"
-                " FROM pg_stat_activity WHERE datname = $1",
-                database,
-            )
-            busy.append(int(row["busy"]))
-            locked.append(int(row["locked"]))
-            await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
-    if not busy:
-        return Waits(float("nan"), float("nan"))
-    return Waits(statistics.fmean(busy), statistics.fmean(locked))
-
-
 async def wait_quiet(within: float, threshold: float = 0.3) -> None:
     """Wait (at most ``within`` seconds) until other programs leave the CPUs nearly idle."""
     deadline = time.monotonic() + within
@@ -657,6 +464,250 @@ async def wait_quiet(within: float, threshold: float = 0.3) -> None:
             return
         print(f"  waiting for the machine to quiet down ({cpus:.2f} CPUs in use by others)")
         await asyncio.sleep(3)
+
+
+# --- the servers, the market at size ------------------------------------------------------------
+
+
+def start_uvicorn(target: str, database_url: str, log_path: Path) -> Server:
+    """One uvicorn worker serving ``target`` (Minga's or the floor's app), on this checkout."""
+    port = free_port()
+    command = [*UVICORN, target, "--host", HOST, "--port", str(port), "--workers", "1"]
+    command += ["--log-level", "warning", "--no-access-log"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own apps, fixed arguments
+            command, cwd=PROJECT, env=server_env(database_url), stdout=log, stderr=subprocess.STDOUT
+        )
+    return Server(process, f"http://{HOST}:{port}", log_path)
+
+
+async def wait_answering(server: Server, path: str, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"the server exited early:\n{server.log()}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(path)).status_code < 500:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {within} s:\n{server.log()}")
+
+
+async def clone_skus(dsn: str, market: Market, size: int) -> None:
+    """Copy the market's one SKU ``size - 1`` times in SQL, with every row that refers to it
+    (tiers, supplier, offer, the cycle's stock row): a catalogue of ``size`` SKUs."""
+    [template] = market.sku_ids
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "CREATE TEMP TABLE clones AS SELECT gen_random_uuid()::text AS id, n"
+                " FROM generate_series(2, $1::int) AS n",
+                size,
+            )
+            tables = await conn.fetch(
+                "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) AS cols"
+                " FROM information_schema.columns WHERE table_schema = 'public'"
+                " GROUP BY table_name"
+            )
+            columns = {r["table_name"]: list(r["cols"]) for r in tables}
+
+            def copy(table: str, key: str) -> str:
+                picked = []
+                for c in columns[table]:
+                    if c == "id":
+                        picked.append(
+                            "c.id" if table == "brand_skus" else "gen_random_uuid()::text"
+                        )
+                    elif c == key:
+                        picked.append("c.id")
+                    elif table == "brand_skus" and c == "name":
+                        picked.append("t.name || ' (' || c.n || ')'")
+                    else:
+                        picked.append(f"t.{c}")
+                names = ", ".join(f'"{c}"' for c in columns[table])
+                # names from the catalogue of our own schema, not from input
+                return (
+                    f'INSERT INTO "{table}" ({names}) SELECT {", ".join(picked)}'  # noqa: S608
+                    f' FROM "{table}" AS t, clones AS c WHERE t."{key}" = $1'
+                )
+
+            await conn.execute(copy("brand_skus", "id"), template)
+            for table, cols in columns.items():
+                if "sku_id" in cols and table != "brand_skus":
+                    await conn.execute(copy(table, "sku_id"), template)
+            clones = await conn.fetch("SELECT id FROM clones ORDER BY n")
+    finally:
+        await conn.close()
+    market.sku_ids += [r["id"] for r in clones]
+    for sku_id in market.sku_ids[1:]:
+        market.offered[sku_id] = market.offered[template]
+
+
+# --- the load -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    server: str
+    window: int
+    started: float
+    finished: float
+    status: int  # 0 when the request failed without an answer (timeout, connection)
+    code: str
+    lines: dict[str, Decimal]
+    order_id: str | None = None
+
+    @property
+    def latency(self) -> float:
+        return self.finished - self.started
+
+
+async def client_loop(
+    server: str,
+    window: int,
+    client: httpx.AsyncClient,
+    market: Market,
+    buyer: tuple[str, dict[str, str]],
+    stop_at: float,
+    rng: random.Random,
+    samples: list[Sample],
+) -> None:
+    buyer_id, headers = buyer
+    while time.monotonic() < stop_at:
+        skus = rng.sample(market.sku_ids, 2)
+        lines = {s: Decimal(rng.randint(1, 3)) for s in skus}
+        body = {
+            "buyer_id": buyer_id,
+            "cycle_id": market.cycle_id,
+            "lines": [{"sku_id": s, "quantity": str(q)} for s, q in lines.items()],
+            "payment_method": "invoice",
+        }
+        started = time.monotonic()
+        try:
+            r = await client.post(
+                "/api/v1/orders",
+                json=body,
+                headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+            )
+        except httpx.TransportError as e:
+            samples.append(Sample(server, window, started, time.monotonic(), 0, str(e), lines))
+            continue
+        finished = time.monotonic()
+        code, order_id = "", None
+        if r.status_code == 201:
+            order_id = r.json()["id"]
+        else:
+            with contextlib.suppress(ValueError):
+                code = str(r.json().get("code", ""))
+            print(f"  {server}: {r.status_code} on POST /orders {json.dumps(body)}: {r.text}")
+        samples.append(
+            Sample(server, window, started, finished, r.status_code, code, lines, order_id)
+        )
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """Jiffies of the server process (and its children), of the database's backends, and
+    of the whole machine."""
+
+    server: int
+    database: int
+    machine: int
+
+
+async def backends(pg: str, database: str) -> list[int]:
+    conn = await asyncpg.connect(admin_dsn(pg))
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    return [int(r["pid"]) for r in rows]
+
+
+async def cpu_now(
+    server_pid: int, pg: str, database: str
+) -> tuple[dict[int, int], dict[int, int], int]:
+    pids = await backends(pg, database)
+    return (
+        {p: process_jiffies(p) for p in process_tree(server_pid)},
+        {p: process_jiffies(p) for p in pids},
+        machine_jiffies()[0],
+    )
+
+
+def cpu_between(
+    first: tuple[dict[int, int], dict[int, int], int],
+    last: tuple[dict[int, int], dict[int, int], int],
+) -> Cpu:
+    def spent(before: dict[int, int], after: dict[int, int]) -> int:
+        return sum(j - before.get(p, 0) for p, j in after.items())  # a newborn counts whole
+
+    return Cpu(spent(first[0], last[0]), spent(first[1], last[1]), last[2] - first[2])
+
+
+@dataclass
+class Series:
+    """One server's measured windows at one size."""
+
+    server: str
+    skus: int
+    seconds: float = 0.0
+    cpu_server: int = 0
+    cpu_database: int = 0
+    cpu_machine: int = 0
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[Sample]:
+        return [s for s in self.samples if s.status == 201]
+
+    @property
+    def per_second(self) -> float:
+        return len(self.ok) / self.seconds if self.seconds else float("nan")
+
+    def ms_per_order(self, jiffies: int) -> float:
+        return jiffies / TICK * 1000 / len(self.ok) if self.ok else float("nan")
+
+    @property
+    def server_ms(self) -> float:
+        return self.ms_per_order(self.cpu_server)
+
+    @property
+    def database_ms(self) -> float:
+        return self.ms_per_order(self.cpu_database)
+
+    @property
+    def others_cpus(self) -> float:
+        """CPUs used on average by everything but this server and its backends."""
+        rest = self.cpu_machine - self.cpu_server - self.cpu_database
+        return rest / TICK / self.seconds if self.seconds else float("nan")
+
+    def percentile(self, p: int) -> float:
+        latencies = sorted(s.latency for s in self.ok)
+        if len(latencies) < 2:
+            return latencies[0] if latencies else float("nan")
+        return statistics.quantiles(latencies, n=100, method="inclusive")[p - 1]
+
+
+@dataclass
+class Size:
+    skus: int
+    minga: Series
+    floor: Series
+    consistency: list[str] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return self.minga.server_ms / self.floor.server_ms
+
+    @property
+    def ratio_with_database(self) -> float:
+        return (self.minga.server_ms + self.minga.database_ms) / (
+            self.floor.server_ms + self.floor.database_ms
+        )
 
 
 async def check_consistency(
@@ -677,32 +728,23 @@ async def check_consistency(
         if row is None:
             problems.append(f"SKU {sku_id} missing from the availability")
             continue
-        reserved, offered = Decimal(row["reserved"]), Decimal(row["offered"])
+        reserved = Decimal(row["reserved"])
         if reserved != accepted[sku_id]:
             problems.append(f"SKU {sku_id}: reserved {reserved}, accepted {accepted[sku_id]}")
-        if offered != market.offered[sku_id]:
-            problems.append(f"SKU {sku_id}: offered {offered}, expected {market.offered[sku_id]}")
-        if Decimal(row["available"]) != offered - reserved:
-            problems.append(f"SKU {sku_id}: available {row['available']} != offered - reserved")
-
     listed: set[str] = set()
     cursor: str | None = None
     while True:
         params: dict[str, str | int] = {"cycle_id": market.cycle_id, "limit": 200}
         if cursor:
             params["cursor"] = cursor
-        r = await client.get("/api/v1/orders", params=params, headers=market.admin)
-        page = expect(r, 200)
+        page = expect(await client.get("/api/v1/orders", params=params, headers=market.admin), 200)
         listed.update(o["id"] for o in page["items"])
         cursor = page["next_cursor"]
         if not cursor:
             break
     answered = {s.order_id for s in ok if s.order_id}
     if listed != answered:
-        problems.append(
-            f"orders listed {len(listed)}, answered 201 {len(answered)}; "
-            f"{len(listed - answered)} unanswered, {len(answered - listed)} missing"
-        )
+        problems.append(f"orders listed {len(listed)}, answered 201 {len(answered)}")
     return problems
 
 
@@ -713,101 +755,148 @@ def expect_list(response: httpx.Response) -> list[dict[str, Any]]:
     return result
 
 
-async def run_series(args: argparse.Namespace, workers: int, skus: int, log_dir: Path) -> Result:
-    database_url = f"postgresql+asyncpg://{args.pg.split('://', 1)[1].rstrip('/')}/{args.database}"
-    await recreate_database(args.pg, args.database)
+async def run_size(args: argparse.Namespace, skus: int, log_dir: Path) -> Size:
+    database = f"{args.database}_{skus}"
+    base = args.pg.split("://", 1)[1].rstrip("/")
+    database_url = f"postgresql+asyncpg://{base}/{database}"
+    await recreate_database(args.pg, database)
     await asyncio.to_thread(migrate.upgrade, database_url)
-    await asyncio.to_thread(create_admin, database_url)
-    server = start_server(database_url, workers, log_dir / f"server-{workers}w.log")
+    minga = start_uvicorn("app.asgi:app", database_url, log_dir / f"minga-{skus}.log")
+    floor = start_uvicorn("bench.floor:app", database_url, log_dir / f"floor-{skus}.log")
+    servers = {"minga": minga, "floor": floor}
+    size = Size(skus, Series("minga", skus), Series("floor", skus))
     try:
-        await wait_ready(server)
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+        await wait_answering(minga, "/readyz")
+        await wait_answering(floor, "/")
+        async with httpx.AsyncClient(base_url=minga.base_url, timeout=60) as client:
             builder = Builder(client, random.Random(2026))  # noqa: S311 - test data
             market = await builder.build(
-                associations=args.associations,
-                skus=skus,
+                associations=1,
+                skus=1,
                 buyers=args.clients,
                 offer_per_association=Decimal(args.offer),
             )
-            print(
-                f"  market: {args.associations} associations, {len(market.sku_ids)} SKUs, "
-                f"{len(market.buyers)} buyers, cycle {market.cycle_id}"
-            )
+            await clone_skus(f"postgresql://{base}/{database}", market, skus)
+            print(f"  market: {len(market.sku_ids)} SKUs, {len(market.buyers)} buyers")
             if args.quiet_wait > 0:
                 await wait_quiet(args.quiet_wait)
+            rng = random.Random(7)  # noqa: S311 - order shapes, not secrets
             samples: list[Sample] = []
-            start = time.monotonic()
-            window_start = start + args.warmup
-            stop_at = window_start + args.duration
-            meter = CpuMeter(server.process.pid, args.pg, args.database)
-            cpu = asyncio.create_task(meter.between(window_start, stop_at))
-            waits = asyncio.create_task(sample_waits(args.pg, args.database, window_start, stop_at))
-            await asyncio.gather(
-                *(
-                    client_loop(server.base_url, market, buyer, stop_at, i, samples)
-                    for i, buyer in enumerate(market.buyers)
-                )
+            limits = httpx.Limits(
+                max_connections=args.clients, max_keepalive_connections=args.clients
             )
-            # the window: the answers that arrived inside it (started during the warm-up or not)
-            window = [s for s in samples if window_start <= s.finished <= stop_at]
-            ok = [s for s in samples if s.status == 201]
-            result = Result(workers, args.clients, skus, args.duration, samples, window)
-            result.cpu = await cpu
-            result.waits = await waits
-            result.consistency = await check_consistency(client, market, ok)
-            if server.process.poll() is not None:
-                result.server_errors.append("the server stopped during the run")
+            clients = {
+                name: httpx.AsyncClient(base_url=s.base_url, timeout=30, limits=limits)
+                for name, s in servers.items()
+            }
+            try:
+                order = ["minga", "floor"]
+                for window in range(-1, args.windows):
+                    for name in order if window % 2 else order[::-1]:
+                        series = getattr(size, name)
+                        first = await cpu_now(servers[name].process.pid, args.pg, database)
+                        start = time.monotonic()
+                        got: list[Sample] = []
+                        await asyncio.gather(
+                            *(
+                                client_loop(
+                                    name,
+                                    window,
+                                    clients[name],
+                                    market,
+                                    buyer,
+                                    start + args.window,
+                                    rng,
+                                    got,
+                                )
+                                for buyer in market.buyers
+                            )
+                        )
+                        elapsed = time.monotonic() - start
+                        last = await cpu_now(servers[name].process.pid, args.pg, database)
+                        samples += got
+                        if window < 0:
+                            continue  # the warm-up
+                        cpu = cpu_between(first, last)
+                        series.seconds += elapsed
+                        series.cpu_server += cpu.server
+                        series.cpu_database += cpu.database
+                        series.cpu_machine += cpu.machine
+                        series.samples += got
+            finally:
+                for c in clients.values():
+                    await c.aclose()
+            size.consistency = await check_consistency(
+                client, market, [s for s in samples if s.status == 201]
+            )
+            if any(s.status != 201 for s in samples):
+                size.consistency.append(
+                    f"{sum(s.status != 201 for s in samples)} orders not answered 201"
+                )
     finally:
-        server.stop()
-        await drop_database(args.pg, args.database)
-    log = server.log()
-    if "Traceback" in log or '"level": "ERROR"' in log:
-        result.server_errors.append(log)
-    return result
+        for s in servers.values():
+            s.stop()
+        await drop_database(args.pg, database)
+    for name, s in servers.items():
+        log = s.log()
+        if "Traceback" in log or '"level": "ERROR"' in log:
+            size.server_errors.append(f"{name}: {log[-4000:]}")
+    return size
 
 
-# --- the report -------------------------------------------------------------------------------
+# --- the report -----------------------------------------------------------------------------------
 
 
-def cpu_text(cpu: CpuUse | None) -> str:
-    if cpu is None:
-        return "n/a"
-    return f"{cpu.server:.2f} / {cpu.database:.2f} / {cpu.generator:.2f} / {cpu.other:.2f}"
-
-
-def waits_text(waits: Waits | None) -> str:
-    if waits is None:
-        return "n/a"
-    return f"{waits.in_transaction:.1f} / {waits.on_locks:.1f}"
-
-
-def cpu_per_order(r: Result) -> str:
-    """Server and PostgreSQL CPU time per placed order, in milliseconds."""
-    if r.cpu is None or not r.ok:
-        return "n/a"
-    return f"{(r.cpu.server + r.cpu.database) / r.orders_per_second * 1000:.1f}"
-
-
-def table(results: list[Result]) -> str:
+def table(sizes: list[Size]) -> str:
     rows = [
-        "| uvicorn workers | clients | SKUs | window (s) | orders placed (201) | orders/s "
-        "| p50 (ms) | p95 (ms) | p99 (ms) | non-201 answers (whole run) | consistent "
-        "| CPUs used: server / PostgreSQL / load generator / other programs "
-        "| server + PostgreSQL CPU per order (ms) "
-        "| PostgreSQL sessions in a transaction / waiting on a lock (mean) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| --- | --- | --- | ---: | ---: |",
+        "| SKUs | server | orders (201) | orders/s | p50 / p95 / p99 (ms) "
+        "| server CPU per order (ms) | PostgreSQL CPU per order (ms) "
+        "| server CPU ratio to the floor | server + PostgreSQL ratio "
+        "| other programs (CPUs in use) | consistent |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for r in results:
-        errors = ", ".join(f"{k}: {v}" for k, v in sorted(r.errors.items())) or "none"
-        rows.append(
-            f"| {r.workers} | {r.clients} | {r.skus} | {r.duration:g} | {len(r.ok)} "
-            f"| {r.orders_per_second:.1f} | {r.percentile(50) * 1000:.0f} "
-            f"| {r.percentile(95) * 1000:.0f} | {r.percentile(99) * 1000:.0f} "
-            f"| {errors} | {'yes' if not r.consistency else 'NO'} | {cpu_text(r.cpu)} "
-            f"| {cpu_per_order(r)} | {waits_text(r.waits)} |"
-        )
+    for z in sizes:
+        for s in (z.minga, z.floor):
+            ratio = f"**{z.ratio:.2f}x**" if s is z.minga else "1"
+            ratio_db = f"{z.ratio_with_database:.2f}x" if s is z.minga else "1"
+            ok = "yes" if not z.consistency and not z.server_errors else "NO"
+            rows.append(
+                f"| {z.skus:,} | {s.server} | {len(s.ok)} | {s.per_second:.0f} "
+                f"| {s.percentile(50) * 1000:.1f} / {s.percentile(95) * 1000:.1f} / "
+                f"{s.percentile(99) * 1000:.1f} | {s.server_ms:.2f} | {s.database_ms:.2f} "
+                f"| {ratio} | {ratio_db} | {s.others_cpus:.2f} | {ok} |"
+            )
     return "\n".join(rows)
+
+
+def chart(sizes: list[Size], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [z.skus for z in sizes]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for name, style in (("minga", "-o"), ("floor", "--s")):
+        ax.plot(xs, [getattr(z, name).server_ms for z in sizes], style, label=f"{name}: server")
+        ax.plot(
+            xs,
+            [getattr(z, name).database_ms for z in sizes],
+            style,
+            alpha=0.5,
+            label=f"{name}: PostgreSQL",
+        )
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [f"{x:,}" for x in xs])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("SKUs in the catalogue (each order: 2 lines, invoice, Idempotency-Key)")
+    ax.set_ylabel("CPU per order (ms)")
+    ax.set_title("POST /orders: CPU per order, Minga and its floor (1 uvicorn worker)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def write_doc(path: Path, block: str) -> None:
@@ -825,83 +914,74 @@ async def main(args: argparse.Namespace) -> int:
     version = await server_version(args.pg)
     print(f"PostgreSQL: {version}")
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    results = []
+    sizes = []
     with tempfile.TemporaryDirectory(prefix="minga-bench-") as tmp:
-        for skus, workers in itertools.product(args.skus, args.workers):
+        for skus in args.skus:
             print(
-                f"series: {workers} worker(s), {args.clients} clients, {skus} SKUs, "
-                f"{args.warmup:g} s warm-up + {args.duration:g} s"
+                f"size: {skus} SKUs; {args.windows} windows of {args.window:g} s per server, "
+                f"interleaved, {args.clients} clients"
             )
-            result = await run_series(args, workers, skus, Path(tmp))
-            results.append(result)
+            z = await run_size(args, skus, Path(tmp))
+            sizes.append(z)
+            for s in (z.minga, z.floor):
+                print(
+                    f"  {s.server}: {len(s.ok)} orders, {s.per_second:.0f}/s, server "
+                    f"{s.server_ms:.2f} ms + PostgreSQL {s.database_ms:.2f} ms CPU per order; "
+                    f"p50 {s.percentile(50) * 1000:.1f} ms; others {s.others_cpus:.2f} CPUs"
+                )
             print(
-                f"  {len(result.ok)} orders in {args.duration:g} s = "
-                f"{result.orders_per_second:.1f} orders/s, p50 {result.percentile(50) * 1000:.0f}"
-                f" ms, p95 {result.percentile(95) * 1000:.0f} ms, "
-                f"p99 {result.percentile(99) * 1000:.0f} ms; "
-                f"non-201 (whole run): {dict(result.errors) or 'none'}; CPUs used by server / "
-                f"PostgreSQL / load generator / others: {cpu_text(result.cpu)}; PostgreSQL "
-                f"sessions busy / waiting on locks: {waits_text(result.waits)}"
+                f"  ratio (server CPU): {z.ratio:.2f}; with PostgreSQL {z.ratio_with_database:.2f}"
             )
-            for problem in result.consistency:
+            for problem in z.consistency:
                 print(f"  INCONSISTENT: {problem}")
-            for log in result.server_errors:
-                print(f"  server log with tracebacks:\n{log}")
-    report = table(results)
+            for log in z.server_errors:
+                print(f"  server log with errors:\n{log}")
+    report = table(sizes)
     print()
     print(report)
     if args.doc:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        png = args.doc.with_suffix(".png")
+        chart(sizes, png)
+        load = statistics.fmean(s.others_cpus for z in sizes for s in (z.minga, z.floor))
         block = (
             f"Measured {stamp}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-            f"{version.split(' on ')[0]}.\n\n{report}"
+            f"{version.split(' on ')[0]}; one uvicorn worker each; {args.clients} clients; "
+            f"{args.windows} windows of {args.window:g} s per server, interleaved. Other programs "
+            f"used {load:.2f} CPUs on average meanwhile (the load generator among them).\n\n"
+            f"{report}\n\n![CPU per order against catalogue size]({png.name})"
         )
         write_doc(args.doc, block)
-        print(f"\nwritten to {args.doc}")
-    failed = any(
-        r.consistency or r.server_errors or any(s.status >= 500 for s in r.samples) for r in results
-    )
+        print(f"\nwritten to {args.doc} and {png}")
+    failed = any(z.consistency or z.server_errors for z in sizes)
     return 1 if failed else 0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--duration", type=float, default=20, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=3, help="seconds before measuring")
-    parser.add_argument("--clients", type=int, default=20, help="concurrent buyers")
-    parser.add_argument(
-        "--workers", type=int, nargs="+", default=[2, 1], help="uvicorn workers, one series each"
-    )
-    parser.add_argument("--associations", type=int, default=3)
-    parser.add_argument(
-        "--skus",
-        type=int,
-        nargs="+",
-        default=[4],
-        help="brand SKUs (every order takes 1-3 of them); one series per count and worker count",
-    )
-    parser.add_argument(
-        "--offer", default="200000", help="units each association offers of each SKU"
-    )
+    parser.add_argument("--skus", type=int, nargs="+", default=[40, 400, 4000])
+    parser.add_argument("--clients", type=int, default=4, help="concurrent buyers")
+    parser.add_argument("--windows", type=int, default=6, help="measured windows per server")
+    parser.add_argument("--window", type=float, default=4, help="seconds per window")
+    parser.add_argument("--offer", default="1000000", help="units offered of each SKU")
     parser.add_argument(
         "--pg",
         default="postgresql://postgres@127.0.0.1:5432",
-        help="PostgreSQL server (no database name); a database is created and dropped on it",
+        help="PostgreSQL server (no database name); databases are created and dropped on it",
     )
-    parser.add_argument("--database", default="minga_bench_orders")
+    parser.add_argument("--database", default="h_orders_bench")
     parser.add_argument(
         "--quiet-wait",
         type=float,
-        default=300,
-        help="before each series, wait up to this many seconds for other programs to leave "
-        "the CPUs idle (0: do not wait)",
+        default=0,
+        help="before each size, wait up to this many seconds for the CPUs to be nearly idle",
     )
     parser.add_argument(
         "--doc", type=Path, help="markdown file whose bench-orders block gets the results"
     )
     args = parser.parse_args(argv)
-    if args.clients < 1 or min(args.skus) < 1 or args.duration <= 0 or args.warmup < 0:
-        parser.error("--clients and --skus must be >= 1, --duration > 0, --warmup >= 0")
+    if args.clients < 1 or min(args.skus) < 2 or args.window <= 0 or args.windows < 1:
+        parser.error("--clients >= 1, --skus >= 2, --window > 0, --windows >= 1")
     return args
 
 

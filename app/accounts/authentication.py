@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from app.accounts import throttle
@@ -69,30 +69,48 @@ async def login(
     return create_access_token(settings, subject=user.id)
 
 
-async def principal_from_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
+# Prebuilt once: the principal is read on every request, and a statement built per request
+# costs as much again as the query itself. Roles are read on every request, never cached
+# across requests, so a removed membership stops granting at once.
+PRINCIPAL_OF_USER = (
+    sa_select(
+        col(User.id),
+        col(User.email),
+        col(User.is_platform_admin),
+        col(User.is_active),
+        col(User.language),
+        col(Membership.organization_id),
+        col(Membership.role),
+        col(Organization.country),
+    )
+    .outerjoin(Membership, col(Membership.user_id) == col(User.id))
+    .outerjoin(Organization, col(Organization.id) == col(Membership.organization_id))
+    .where(col(User.id) == bindparam("user_id"))
+)
+PRINCIPAL_OF_API_KEY = (
+    sa_select(
+        col(ApiKey.id),
+        col(ApiKey.organization_id),
+        col(ApiKey.role),
+        col(ApiKey.key_hash),
+        col(Organization.country),
+    )
+    .join(Organization, col(Organization.id) == col(ApiKey.organization_id))
+    .where(col(ApiKey.prefix) == bindparam("prefix"), col(ApiKey.revoked_at).is_(None))
+)
+
+Executor = AsyncSession | AsyncConnection
+
+
+async def principal_from_token(db: Executor, settings: Settings, token: str) -> Principal:
     """The token's user with the roles it holds now, read in one query on every request (a
     removed membership stops granting at once), and the languages of the user and of the
-    user's organisations' country."""
+    user's organisations' country. ``db`` is the request's session, or a connection outside
+    any transaction for reads that need nothing else (the cached catalogue)."""
     claims = decode_access_token(settings, token)
     if claims is None:
         raise InvalidToken("The access token is invalid or has expired")
-    rows = (
-        await session.execute(
-            sa_select(
-                col(User.id),
-                col(User.email),
-                col(User.is_platform_admin),
-                col(User.is_active),
-                col(User.language),
-                col(Membership.organization_id),
-                col(Membership.role),
-                col(Organization.country),
-            )
-            .outerjoin(Membership, col(Membership.user_id) == col(User.id))
-            .outerjoin(Organization, col(Organization.id) == col(Membership.organization_id))
-            .where(User.id == claims["sub"])
-        )
-    ).all()
+    rows = (await db.execute(PRINCIPAL_OF_USER, {"user_id": claims["sub"]})).all()
     if not rows or not rows[0].is_active:
         raise InvalidToken("The account of this token no longer exists or is disabled")
     first = rows[0]
@@ -107,23 +125,16 @@ async def principal_from_token(session: AsyncSession, settings: Settings, token:
     )
 
 
-async def principal_from_api_key(session: AsyncSession, key: str) -> Principal:
+async def principal_from_api_key(db: Executor, key: str) -> Principal:
     prefix = api_key_prefix(key)
     found = None
     if prefix is not None:
-        found = (
-            await session.execute(
-                select(ApiKey, Organization.country)
-                .join(Organization, col(Organization.id) == col(ApiKey.organization_id))
-                .where(ApiKey.prefix == prefix, col(ApiKey.revoked_at).is_(None))
-            )
-        ).first()
-    if found is None or not api_key_matches(key, found[0].key_hash):
+        found = (await db.execute(PRINCIPAL_OF_API_KEY, {"prefix": prefix})).first()
+    if found is None or not api_key_matches(key, found.key_hash):
         raise InvalidToken("The API key is invalid or has been revoked")
-    row, country = found
     return Principal(
         user_id=None,
-        api_key_id=row.id,
-        roles={row.organization_id: Role(row.role)},
-        network_language=country_language(country),
+        api_key_id=found.id,
+        roles={found.organization_id: Role(found.role)},
+        network_language=country_language(found.country),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts import authentication
 from app.accounts.principal import Principal
@@ -19,12 +19,14 @@ from app.core.problems import Forbidden, Unauthenticated
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(request: Request) -> Settings:
+# Every dependency is async: a sync one is run in the thread pool, a hop that costs more than
+# the work it does on the hot paths.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return sessionmaker
 
@@ -49,24 +51,75 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
+async def _principal(
+    db: authentication.Executor, settings: Settings, token: str | None, api_key: str | None
+) -> Principal | None:
+    if token:
+        principal = await authentication.principal_from_token(db, settings, token)
+    elif api_key:
+        principal = await authentication.principal_from_api_key(db, api_key)
+    else:
+        return None
+    # the answer's language, when the request's Accept-Language does not name one
+    note_user(principal.language, principal.network_language)
+    return principal
+
+
+def _unauthenticated() -> Unauthenticated:
+    return Unauthenticated("Log in with POST /api/v1/auth/token or send an X-API-Key")
+
+
 async def get_principal(
     session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    if token:
-        principal = await authentication.principal_from_token(session, settings, token)
-    elif api_key:
-        principal = await authentication.principal_from_api_key(session, api_key)
-    else:
-        raise Unauthenticated("Log in with POST /api/v1/auth/token or send an X-API-Key")
-    # the answer's language, when the request's Accept-Language does not name one
-    note_user(principal.language, principal.network_language)
+    """The caller, read in the request's transaction (one prebuilt Core query)."""
+    principal = await _principal(session, settings, token, api_key)
+    if principal is None:
+        raise _unauthenticated()
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def reader_engine(request: Request) -> AsyncEngine:
+    """The engine for reads that need no transaction: on PostgreSQL in autocommit, so that one
+    query is one round trip (no BEGIN, no ROLLBACK); SQLite has no round trips to save."""
+    state = request.app.state
+    engine: AsyncEngine | None = getattr(state, "reader_engine", None)
+    if engine is None:
+        engine = state.engine
+        if engine.dialect.name != "sqlite":
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        state.reader_engine = engine
+    return engine
+
+
+async def get_principal_or_anonymous(
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal | None:
+    """The caller read outside any transaction, or None when no credentials were sent; for
+    reads served from what is in memory (the cached catalogue), which need nothing else."""
+    if not token and not api_key:
+        return None
+    async with reader_engine(request).connect() as conn:
+        return await _principal(conn, settings, token, api_key)
+
+
+PrincipalOrAnonymous = Annotated[Principal | None, Depends(get_principal_or_anonymous)]
+
+
+def require(principal: Principal | None) -> Principal:
+    """401 for an anonymous caller."""
+    if principal is None:
+        raise _unauthenticated()
+    return principal
 
 
 class UserRequired(Forbidden):

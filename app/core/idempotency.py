@@ -24,9 +24,9 @@ from typing import Annotated, Any
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, UniqueConstraint, delete, update
+from sqlalchemy import JSON, UniqueConstraint, bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import Column, Field, SQLModel, col, select
 
 from app.core.db import transaction
@@ -251,6 +251,112 @@ async def idempotent(
         await give_back(sessionmaker, claimed)
         raise
     return JSONResponse(content, status_code=status)
+
+
+# --- the claim that stores its answer: one statement, in the work's own transaction ----------
+
+_STORE_COLUMNS = (
+    "id",
+    "scope",
+    "principal",
+    "key",
+    "request_hash",
+    "state",
+    "status_code",
+    "response",
+    "created_at",
+    "expires_at",
+)
+# Built once at import, one per dialect (the compiled statement then comes from the cache).
+_STORE_FIRST = {
+    name: dialect_insert(_keys)
+    .values({c: bindparam(c, type_=_keys.c[c].type) for c in _STORE_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["scope", "principal", "key"])
+    .returning(_keys.c.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_FIND = select(_keys.c.request_hash, _keys.c.state, _keys.c.status_code, _keys.c.response).where(
+    _keys.c.scope == bindparam("scope"),
+    _keys.c.principal == bindparam("principal"),
+    _keys.c.key == bindparam("key"),
+    _keys.c.expires_at > bindparam("now", type_=UTCDateTime),
+)
+
+
+async def store_first(
+    conn: AsyncConnection,
+    *,
+    scope: str,
+    principal: str,
+    key: str,
+    digest: str,
+    status_code: int,
+    content: dict[str, Any],
+) -> bool:
+    """Claim ``key`` and store its answer at once, as the last write of the work's own
+    transaction (work that calls nobody outside: no lease is needed, since no other request
+    can see the key before the work commits — on PostgreSQL a duplicate in flight waits on
+    the key's unique index for this transaction, then finds the answer). False when the key
+    was there: the caller rolls its work back and asks ``claim`` (replay, 422, wait or take
+    an expired key over)."""
+    now = utcnow()
+    row = (
+        await conn.execute(
+            _STORE_FIRST[conn.dialect.name],
+            {
+                "id": new_id(),
+                "scope": scope,
+                "principal": principal,
+                "key": key,
+                "request_hash": digest,
+                "state": DONE,
+                "status_code": status_code,
+                "response": content,
+                "created_at": now,
+                "expires_at": now + KEEP_FOR,
+            },
+        )
+    ).first()
+    return row is not None
+
+
+async def stored_answer(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    scope: str,
+    principal: str,
+    key: str,
+    digest: str,
+) -> JSONResponse | None:
+    """For work that failed before storing its answer: the answer stored under ``key`` by
+    an earlier request with this body (a retry is answered as the first was, even if the work
+    would now fail: the cycle closed, the stock ran out), 422 for another body, or None."""
+    async with sessionmaker() as session:
+        row = (
+            await session.execute(
+                _FIND, {"scope": scope, "principal": principal, "key": key, "now": utcnow()}
+            )
+        ).first()
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise IdempotencyKeyReused()
+    if row.state != DONE:
+        return None
+    return JSONResponse(
+        row.response, status_code=row.status_code or 200, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+async def complete_on(
+    conn: AsyncConnection, claimed: Claim, status_code: int, content: dict[str, Any]
+) -> None:
+    """``complete`` on a connection (Core hot paths)."""
+    await conn.execute(
+        update(_keys)
+        .where(_keys.c.id == claimed.id)
+        .values(state=DONE, status_code=status_code, response=content, locked_until=None)
+    )
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:

@@ -51,7 +51,7 @@ class PageParams(BaseModel):
         return decode_cursor(self.cursor) if self.cursor else None
 
 
-def page_params(
+async def page_params(  # async: a sync dependency hops to the thread pool
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,

@@ -1,12 +1,23 @@
-"""Placing an order from the API: check and price it, hold the money, then reserve and
-store it — three steps, so that no transaction (and, on SQLite, no database write lock) is
-open while the card provider is called.
+"""Placing an order from the API.
+
+An invoice or cash order calls no provider: it is placed in one write transaction of a few
+prebuilt statements (``app.orders.service.place_on_terms``: the gate, one reserving UPDATE
+per SKU, the order, its lines, its payment row and event), and its ``Idempotency-Key`` is
+claimed by the last of them, an ``INSERT … ON CONFLICT DO NOTHING`` that stores the answer.
+A key that was there already rolls the work back and is answered by ``claim``: the first
+answer again, 422 for another body, a wait then 409 while a card order holds it, or a key
+whose time ran out taken over (the work then runs again and completes that claim). A keyed
+request that fails is answered with the stored answer of its key if there is one, so a retry
+after the cycle closed still gets its order.
+
+A card order is placed in three steps, so that no transaction (and, on SQLite, no database
+write lock) is open while the card provider is called:
 
 1. The ``Idempotency-Key`` is claimed in a transaction of its own: a retried key gets the
    first answer at once (no second hold is even asked for), a duplicate in flight waits for
    it or gets 409. Then, in a read transaction, the order is checked and priced.
 2. No transaction: the provider holds the estimate (a declined card is a 402 and nothing
-   is stored). The provider call carries an idempotency key derived from the client's, so a
+   is stored). The provider call carries an idempotency key derived from the claim, so a
    retry reuses the same hold.
 3. A write transaction: the cycle is re-read under its shared lock and must still be open,
    the stock is reserved, and the order, its lines, its authorisation and the stored answer
@@ -24,27 +35,33 @@ or the PaymentIntent lowered. Cancelling releases the hold after the commit.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import status
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts.principal import Principal
+from app.core import idempotency
 from app.core.config import Settings
-from app.core.db import transaction
+from app.core.db import transaction, write_connection
 from app.core.i18n import _l
 from app.core.idempotency import Claim, claim, give_back, idempotent
 from app.core.timeutil import utcnow
 from app.orders import service as orders
 from app.orders.cycles import get_cycle
 from app.orders.exceptions import OrderChangedMeanwhile
-from app.orders.schemas import OrderCreate, OrderPublic, OrderUpdate
+from app.orders.schemas import OrderCreate, OrderPublic, OrderUpdate, PaymentPublic
 from app.payments import service as payments
 from app.payments.exceptions import PaymentNotChangeable
 
 log = logging.getLogger(__name__)
 SCOPE = "orders.place"
 CHANGE_ATTEMPTS = 3
+
+
+class _KeyTaken(Exception):
+    """The Idempotency-Key was there already: roll the work back and ask ``claim``."""
 
 
 async def place_order(
@@ -57,6 +74,10 @@ async def place_order(
 ) -> JSONResponse:
     who = principal.user_id or f"key:{principal.api_key_id}"
     body = data.model_dump(mode="json")
+    if data.payment_method in payments.ON_TERMS:
+        return await _place_on_terms(
+            sessionmaker, settings, principal, data, who, body, idempotency_key
+        )
     claimed: Claim | None = None
     if idempotency_key is not None:
         got = await claim(sessionmaker, scope=SCOPE, principal=who, key=idempotency_key, body=body)
@@ -69,6 +90,85 @@ async def place_order(
         if claimed is not None:
             await give_back(sessionmaker, claimed)
         raise
+
+
+async def _place_on_terms(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    data: OrderCreate,
+    who: str,
+    body: dict[str, Any],
+    key: str | None,
+) -> JSONResponse:
+    engine: AsyncEngine = sessionmaker.kw["bind"]
+    digest = idempotency.request_hash(SCOPE, body) if key is not None else ""
+    claimed: Claim | None = None
+    while True:
+        try:
+            async with write_connection(engine) as conn:
+                content = await _on_terms(conn, settings, principal, data)
+                if key is None:
+                    pass
+                elif claimed is not None:
+                    await idempotency.complete_on(conn, claimed, status.HTTP_201_CREATED, content)
+                elif not await idempotency.store_first(
+                    conn,
+                    scope=SCOPE,
+                    principal=who,
+                    key=key,
+                    digest=digest,
+                    status_code=status.HTTP_201_CREATED,
+                    content=content,
+                ):
+                    raise _KeyTaken()
+        except _KeyTaken:
+            got = await claim(sessionmaker, scope=SCOPE, principal=who, key=key or "", body=body)
+            if isinstance(got, JSONResponse):
+                return got
+            claimed = got  # an expired key, taken over: the work runs again for this claim
+            continue
+        except Exception:
+            if claimed is not None:
+                await give_back(sessionmaker, claimed)
+            elif key is not None:
+                stored = await idempotency.stored_answer(
+                    sessionmaker, scope=SCOPE, principal=who, key=key, digest=digest
+                )
+                if stored is not None:
+                    return stored
+            raise
+        orders.count_placed()
+        return JSONResponse(content, status_code=status.HTTP_201_CREATED)
+
+
+async def _on_terms(
+    conn: AsyncConnection, settings: Settings, principal: Principal, data: OrderCreate
+) -> dict[str, Any]:
+    now = utcnow()
+
+    async def pay(gate: orders.Gate, order_id: str, total: int) -> PaymentPublic:
+        held = await payments.record_terms(
+            conn,
+            settings,
+            order_id=order_id,
+            buyer_id=data.buyer_id,
+            payment_terms_days=gate.payment_terms_days,
+            method=data.payment_method,
+            amount_cents=total,
+            currency=gate.currency,
+            now=now,
+        )
+        return PaymentPublic.model_construct(
+            method=held.provider,
+            status=held.status,
+            amount_cents=held.amount_cents,
+            due_in_days=held.due_in_days,
+        )
+
+    public = await orders.place_on_terms(conn, principal, data, now=now, pay=pay)
+    content: dict[str, Any] = public.model_dump(mode="json")
+    return content
 
 
 async def _place(

@@ -9,7 +9,14 @@ from fastapi.responses import JSONResponse
 
 from app.accounts import audit
 from app.accounts import exceptions as accounts_exc
-from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
+from app.api.deps import (
+    CurrentPrincipal,
+    PrincipalOrAnonymous,
+    SessionDep,
+    SessionmakerDep,
+    SettingsDep,
+    require,
+)
 from app.api.ids import IdPath, IdQuery, RequiredIdQuery
 from app.brands import skus as brand_skus
 from app.brands import views as brand_views
@@ -252,16 +259,15 @@ async def _order_public(session: SessionDep, order_id: str) -> OrderPublic:
     responses=ORDER_ERRORS | AUTH,
 )
 async def place_order(
-    session: SessionDep,
     sessionmaker: SessionmakerDep,
     settings: SettingsDep,
-    principal: CurrentPrincipal,
+    caller: PrincipalOrAnonymous,
     body: OrderCreate,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    # Placing spans three steps (check, hold the money, reserve and store), each in its own
-    # transaction or none: the request's, used only to authenticate, ends here.
-    await session.commit()
+    # The caller is read outside any transaction: placing runs its own (one for an invoice
+    # order; for a card, the hold is placed with none open).
+    principal = require(caller)
     return await ordering.place_order(
         sessionmaker, settings, principal, body, idempotency_key=idempotency_key
     )

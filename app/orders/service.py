@@ -9,13 +9,15 @@ after the rollback.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy import or_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -27,13 +29,16 @@ from app.brands.models import BrandSku
 from app.core.config import Settings
 from app.core.db import after_commit
 from app.core.i18n import Joined, _l
+from app.core.ids import new_id
 from app.core.metrics import ORDERS_PLACED
+from app.core.money import cents_times
 from app.core.pagination import PageParams, paginate
 from app.core.quantity import is_multiple
 from app.core.timeutil import utcnow
 from app.orders import lifecycle, stock
 from app.orders.cycles import ensure_open, get_cycle, locked_for_orders
 from app.orders.exceptions import (
+    CycleNotFound,
     InsufficientSupply,
     InvalidOrder,
     NotPackMultiple,
@@ -42,6 +47,7 @@ from app.orders.exceptions import (
     OrderNotFound,
 )
 from app.orders.models import (
+    CycleStatus,
     Offer,
     Order,
     OrderCycle,
@@ -57,11 +63,15 @@ from app.orders.pricing import total_cents, unit_prices
 from app.orders.schemas import (
     LineIn,
     LinePublic,
+    OrderCreate,
     OrderEventActor,
     OrderEventPublic,
     OrderPublic,
     OrderUpdate,
+    PaymentPublic,
 )
+
+ZERO = Decimal(0)
 
 
 async def buyer_of_order(
@@ -534,3 +544,239 @@ async def order_events(
         )
         for row, name in rows
     ]
+
+
+# --- placing an order on terms: the floor's shape, in prebuilt Core statements ------------
+#
+# An invoice or cash order calls no provider, so it is placed in one transaction of a few
+# round trips: the gate (the cycle under its shared lock, with the buyer), a check of the
+# preferred associations if any line names one, one UPDATE … RETURNING per SKU that reserves
+# it and answers its price, name and pack, one INSERT for the order and one for its lines,
+# then the caller's payment row, the event, and (the flow's) the Idempotency-Key. The answer
+# is built from what these returned: nothing is read back. Anything that goes wrong is
+# explained by the same checks as the general path, in the same transaction, before it
+# rolls back.
+
+_cycles: Any = OrderCycle.__table__  # type: ignore[attr-defined]
+_orgs: Any = Organization.__table__  # type: ignore[attr-defined]
+_offers: Any = Offer.__table__  # type: ignore[attr-defined]
+_orders: Any = Order.__table__  # type: ignore[attr-defined]
+_order_lines: Any = OrderLine.__table__  # type: ignore[attr-defined]
+_events: Any = OrderEvent.__table__  # type: ignore[attr-defined]
+
+GATE = (
+    sa.select(
+        _cycles.c.id,
+        _cycles.c.network_id,
+        _cycles.c.status,
+        _cycles.c.closes_at,
+        _cycles.c.timezone,
+        _cycles.c.currency,
+        _orgs.c.kind.label("buyer_kind"),
+        _orgs.c.name.label("buyer_name"),
+        _orgs.c.payment_terms_days,
+    )
+    .select_from(_cycles.join(_orgs, _orgs.c.id == sa.bindparam("buyer_id")))
+    .where(_cycles.c.id == sa.bindparam("cycle_id"))
+    # shared: orders never wait for each other; a close's UPDATE waits for orders in flight,
+    # and an order after it sees it closed (the lock order of every path: cycle, then rows)
+    .with_for_update(read=True, of=_cycles)
+)
+PREFERRED = (
+    sa.select(_offers.c.sku_id, _offers.c.association_id, _orgs.c.name)
+    .join(_orgs, _orgs.c.id == _offers.c.association_id)
+    .where(
+        _offers.c.cycle_id == sa.bindparam("cycle_id"),
+        _offers.c.sku_id.in_(sa.bindparam("sku_ids", expanding=True)),
+    )
+)
+INSERT_ORDER = sa.insert(_orders)
+INSERT_LINES = sa.insert(_order_lines)
+INSERT_EVENT = sa.insert(_events)
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """The cycle (read under its shared lock) and the buyer an order goes to."""
+
+    id: str
+    network_id: str
+    status: str
+    closes_at: datetime
+    timezone: str
+    currency: str
+    buyer_kind: str
+    buyer_name: str
+    payment_terms_days: int | None
+
+
+async def gate(conn: AsyncConnection, cycle_id: str, buyer_id: str) -> Gate | None:
+    """One query: the cycle under its shared lock and the buyer; None when either is
+    missing."""
+    row = (await conn.execute(GATE, {"cycle_id": cycle_id, "buyer_id": buyer_id})).first()
+    return None if row is None else Gate(*row)
+
+
+Pay = Callable[[Gate, str, int], Awaitable[PaymentPublic]]
+
+
+def _duplicate_lines(lines: Sequence[LineIn]) -> None:
+    counts = Counter(line.sku_id for line in lines)
+    errors = [
+        {"field": f"lines[{i}].sku_id", "detail": "one line per SKU"}
+        for i, line in enumerate(lines)
+        if counts[line.sku_id] > 1
+    ]
+    if errors:
+        raise InvalidOrder(errors[0]["detail"], errors=errors)
+
+
+async def _explain(
+    conn: AsyncConnection,
+    principal: Principal,
+    data: OrderCreate,
+    found: Gate | None,
+    missed: Sequence[str] = (),
+) -> Exception:
+    """Why the order cannot be placed, by the checks of the general path (in their order),
+    on the same transaction."""
+    async with AsyncSession(bind=conn) as session:
+        if found is None:
+            await buyer_of_order(session, principal, data.buyer_id)
+            await get_cycle(session, data.cycle_id)
+            return CycleNotFound()
+        cycle = cast(OrderCycle, found)
+        await check_lines(session, cycle, data.lines)
+        wanted = {line.sku_id: line.quantity for line in data.lines}
+        return _shortage_problem(
+            data.lines, await stock.shortages(session, found.id, wanted, missed)
+        )
+
+
+async def place_on_terms(
+    conn: AsyncConnection, principal: Principal, data: OrderCreate, *, now: datetime, pay: Pay
+) -> OrderPublic:
+    """Place an invoice or cash order on ``conn``'s transaction and answer it; ``pay``
+    stores its payment (the payments domain's, through the flow). Raises the problem of the
+    general path when it cannot be placed: the caller rolls back."""
+    principal.require_member(data.buyer_id)
+    lines = data.lines
+    found = await gate(conn, data.cycle_id, data.buyer_id)
+    if found is None:
+        raise await _explain(conn, principal, data, None)
+    if found.buyer_kind != OrganizationKind.buyer:
+        raise InvalidOrder(errors=[{"field": "buyer_id", "detail": "not a buyer organisation"}])
+    if found.status != CycleStatus.open or now >= found.closes_at:
+        ensure_open(cast(OrderCycle, found), now)
+    _duplicate_lines(lines)
+    preferred_names: dict[tuple[str, str], str] = {}
+    preferred = [line for line in lines if line.preferred_association_id]
+    if preferred:
+        rows = await conn.execute(
+            PREFERRED, {"cycle_id": found.id, "sku_ids": [line.sku_id for line in preferred]}
+        )
+        preferred_names = {(r[0], r[1]): r[2] for r in rows}
+        if any(
+            (line.sku_id, line.preferred_association_id) not in preferred_names
+            for line in preferred
+        ):
+            raise await _explain(conn, principal, data, found)
+    wanted = {line.sku_id: line.quantity for line in lines}
+    reserved, missed = await stock.reserve_priced(conn, found.id, wanted)
+    if missed or any(
+        not is_multiple(q, reserved[s].pack_size) for s, q in wanted.items() if s in reserved
+    ):
+        raise await _explain(conn, principal, data, found, missed)
+
+    order_id = new_id()
+    by_sku = {line.sku_id: line for line in lines}
+    line_rows = []
+    line_publics = []
+    total = 0
+    for sku_id in sorted(by_sku):
+        line = by_sku[sku_id]
+        got = reserved[sku_id]
+        amount = cents_times(got.unit_price_cents, line.quantity)
+        total += amount
+        association = line.preferred_association_id
+        line_rows.append(
+            {
+                "id": new_id(),
+                "order_id": order_id,
+                "sku_id": sku_id,
+                "quantity": line.quantity,
+                "preferred_association_id": association,
+                "unit_price_cents": got.unit_price_cents,
+                "credited_quantity": ZERO,
+            }
+        )
+        line_publics.append(
+            LinePublic.model_construct(
+                sku_id=sku_id,
+                sku_name=got.name,
+                quantity=line.quantity,
+                preferred_association_id=association,
+                preferred_association_name=preferred_names.get((sku_id, association))
+                if association
+                else None,
+                unit_price_cents=got.unit_price_cents,
+                line_total_cents=amount,
+                confirmed_quantity=None,
+                final_unit_price_cents=None,
+                delivered_quantity=None,
+                billed_quantity=None,
+                credited_quantity=ZERO,
+            )
+        )
+    await conn.execute(
+        INSERT_ORDER,
+        {
+            "id": order_id,
+            "cycle_id": found.id,
+            "buyer_id": data.buyer_id,
+            "status": OrderStatus.placed,
+            "payment_method": data.payment_method,
+            "payment_method_id": data.payment_method_id,
+            "purchase_order_number": data.purchase_order_number,
+            "currency": found.currency,
+            "total_cents": total,
+            "placed_by_user_id": principal.user_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    await conn.execute(INSERT_LINES, line_rows)
+    payment = await pay(found, order_id, total)
+    await conn.execute(
+        INSERT_EVENT,
+        {
+            "id": new_id(),
+            "cycle_id": found.id,
+            "order_id": order_id,
+            "type": OrderEventType.placed,
+            "actor_user_id": principal.user_id,
+            "data": {"total_cents": total},
+            "created_at": now,
+        },
+    )
+    return OrderPublic.model_construct(
+        id=order_id,
+        cycle_id=found.id,
+        buyer_id=data.buyer_id,
+        buyer_name=found.buyer_name,
+        status=OrderStatus.placed,
+        payment_method=data.payment_method,
+        purchase_order_number=data.purchase_order_number,
+        currency=found.currency,
+        lines=line_publics,
+        total_cents=total,
+        final_total_cents=None,
+        standing_order_id=None,
+        payment=payment,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def count_placed() -> None:
+    ORDERS_PLACED.inc()

@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from app.accounts import audit
@@ -523,3 +525,56 @@ async def _refund_excess(
         if moves_forward(row.status, status):
             row.status = status
         return await _save(session, row, "refunded", before)
+
+
+# --- invoice and cash on delivery at placement: stored with the order, nothing looked up ---
+
+_authorizations: Any = PaymentAuthorization.__table__  # type: ignore[attr-defined]
+INSERT_AUTHORIZATION = sa.insert(_authorizations)
+ON_TERMS = frozenset({PaymentMethod.invoice, PaymentMethod.cash_on_delivery})
+
+
+async def record_terms(
+    conn: AsyncConnection,
+    settings: Settings,
+    *,
+    order_id: str,
+    buyer_id: str,
+    payment_terms_days: int | None,
+    method: PaymentMethod | str,
+    amount_cents: int,
+    currency: str,
+    now: datetime,
+) -> Authorization:
+    """The terms of an invoice or cash order, stored in the order's own transaction: no
+    provider is called (nothing is held), a new order has no authorisation to look up, and
+    no audit row is written (no money moved; the order's event records the placing)."""
+    if PaymentMethod(method) not in ON_TERMS:
+        raise ValueError(f"{method} holds money: use hold and record_hold")
+    provider = provider_for(method, settings, payment_terms_days=payment_terms_days)
+    held = await provider.authorize(
+        amount_cents=amount_cents,
+        currency=currency,
+        payment_method_id=None,
+        customer_ref=None,
+        idempotency_key=_key(order_id, "authorize", amount_cents, "-"),
+        metadata={"order_id": order_id, "buyer_id": buyer_id},
+    )
+    await conn.execute(
+        INSERT_AUTHORIZATION,
+        {
+            "id": new_id(),
+            "order_id": order_id,
+            "buyer_id": buyer_id,
+            "provider": held.provider,
+            "status": held.status,
+            "amount_cents": held.amount_cents,
+            "captured_cents": 0,
+            "refunded_cents": 0,
+            "currency": held.currency,
+            "due_in_days": held.due_in_days,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return held

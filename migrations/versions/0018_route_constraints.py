@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_route_constraints"
-down_revision: str | None = "0016_tax_rates"
+down_revision: str | None = "0017_member_fairness"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ quantity, it counts in the demand and the allocations), or it is refused with 40
 ``cycle_not_open``. It is never placed but left out of the aggregation, and it never gets a 500.
 
 On PostgreSQL the cycle row orders the two: an order re-reads it ``FOR SHARE``
-(``app.orders.cycles.locked_for_orders``) and a close updates it
+(``app.orders.service.gate``) and a close updates it
 (``app.orders.cycles.transition``). The races are made deterministic the way Saleor's
 ``tests/race_condition.py`` does it: the real function is wrapped where it is looked up, and
 the wrapper pauses its request on an ``asyncio.Event`` at the exact point, while the other
@@ -31,12 +31,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.timeutil import utcnow
 from app.orders import cycles
 from app.orders import service as order_service
-from app.orders.models import CycleStatus, OrderCycle
+from app.orders.models import CycleStatus
 from tests.orders.conftest import Market
 from tests.utils import assert_problem
 
@@ -60,7 +60,7 @@ class Pause:
         self.pid: int | None = None
         self.calls = 0
 
-    async def arrive(self, session: AsyncSession) -> None:
+    async def arrive(self, session: AsyncSession | AsyncConnection) -> None:
         self.calls += 1
         self.pid = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
         self.reached.set()
@@ -193,15 +193,17 @@ async def test_close_waits_for_an_order_holding_its_lock_and_aggregates_it(
     first = await m.order("4")
     assert first.status_code == 201, first.text
 
-    order_locked = Pause("app.orders.service.locked_for_orders, in place()")
+    order_locked = Pause("app.orders.service.gate, in place_on_terms()")
     close_updating = Pause("app.orders.cycles.transition(open -> closed), in close_cycle()")
-    real_locked_for_orders = order_service.locked_for_orders
+    real_gate = order_service.gate
     real_transition = cycles.transition
 
-    async def locked_then_pause(session: AsyncSession, cid: str) -> OrderCycle:
-        cycle = await real_locked_for_orders(session, cid)
+    async def locked_then_pause(
+        conn: AsyncConnection, cid: str, buyer_id: str
+    ) -> order_service.Gate | None:
+        cycle = await real_gate(conn, cid, buyer_id)
         if cid == cycle_id:
-            await order_locked.arrive(session)
+            await order_locked.arrive(conn)
             await order_locked.release.wait()
         return cycle
 
@@ -216,7 +218,7 @@ async def test_close_waits_for_an_order_holding_its_lock_and_aggregates_it(
             await close_updating.arrive(session)  # does not pause: it is the UPDATE that waits
         return await real_transition(session, cid, source, target, now)
 
-    monkeypatch.setattr(order_service, "locked_for_orders", locked_then_pause)
+    monkeypatch.setattr(order_service, "gate", locked_then_pause)
     monkeypatch.setattr(cycles, "transition", transition_spy)
 
     tasks: list[asyncio.Task[httpx.Response]] = []
@@ -262,10 +264,10 @@ async def test_an_order_after_the_close_updated_the_cycle_waits_and_is_refused(
     assert first.status_code == 201, first.text
 
     close_updated = Pause("app.orders.cycles.transition(open -> closed), in close_cycle()")
-    order_locking = Pause("app.orders.service.locked_for_orders, in place()")
+    order_locking = Pause("app.orders.service.gate, in place_on_terms()")
     moved: list[bool] = []
     seen: list[str] = []
-    real_locked_for_orders = order_service.locked_for_orders
+    real_gate = order_service.gate
     real_transition = cycles.transition
 
     async def transition_then_pause(
@@ -282,15 +284,18 @@ async def test_an_order_after_the_close_updated_the_cycle_waits_and_is_refused(
             await close_updated.release.wait()
         return result
 
-    async def locked_spy(session: AsyncSession, cid: str) -> OrderCycle:
+    async def locked_spy(
+        conn: AsyncConnection, cid: str, buyer_id: str
+    ) -> order_service.Gate | None:
         if cid == cycle_id:
-            await order_locking.arrive(session)  # does not pause: it is the lock that waits
-        cycle = await real_locked_for_orders(session, cid)
+            await order_locking.arrive(conn)  # does not pause: it is the lock that waits
+        cycle = await real_gate(conn, cid, buyer_id)
+        assert cycle is not None
         seen.append(cycle.status)
         return cycle
 
     monkeypatch.setattr(cycles, "transition", transition_then_pause)
-    monkeypatch.setattr(order_service, "locked_for_orders", locked_spy)
+    monkeypatch.setattr(order_service, "gate", locked_spy)
 
     tasks: list[asyncio.Task[httpx.Response]] = []
     try:

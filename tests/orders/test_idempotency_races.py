@@ -35,12 +35,15 @@ async def _orders_of(m: Market) -> list[dict[str, Any]]:
 
 async def test_a_duplicate_in_flight_waits_then_is_told_to_retry(
     market: Market,  # noqa: F811
+    sdk: stripe.StripeClient,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Deterministic: the first request has claimed the key and is paused at the card hold;
-    its duplicate gets 409 ``idempotency_key_in_use`` with Retry-After once its short wait is
-    over, and after the first finishes, a retry replays the first answer."""
+    """Deterministic: the first request (a card order: its key is claimed before the card is
+    held, no transaction open) is paused at the card hold; its duplicate gets 409
+    ``idempotency_key_in_use`` with Retry-After once its short wait is over, and after the
+    first finishes, a retry replays the first answer."""
     m = market
+    method = await card(sdk)
     reached, release = asyncio.Event(), asyncio.Event()
     real_hold = ordering.payments.hold
 
@@ -52,20 +55,23 @@ async def test_a_duplicate_in_flight_waits_then_is_told_to_retry(
     monkeypatch.setattr(ordering.payments, "hold", paused_hold)
     monkeypatch.setattr(idempotency, "WAIT_FOR_ANSWER_SECONDS", 0.3)
     headers = {**m.buyer_staff, "Idempotency-Key": "pedido-sabado-1"}
-    first = asyncio.create_task(m.order("5", headers=headers))
+    by_card = {"payment_method": "card", "payment_method_id": method}
+    first = asyncio.create_task(m.order("5", headers=headers, **by_card))
     try:
         await asyncio.wait_for(reached.wait(), STEP)
-        duplicate = await m.order("5", headers=headers)
+        duplicate = await m.order("5", headers=headers, **by_card)
         body = assert_problem(duplicate, 409, "idempotency_key_in_use")
         assert body["title"]
         assert duplicate.headers["Retry-After"] == "1"
-        other_body = await m.order("6", headers=headers)
+        other_body = await m.order("6", headers=headers, **by_card)
         assert_problem(other_body, 422, "idempotency_key_reused")
+        on_terms = await m.order("5", headers=headers)  # another body: invoice
+        assert_problem(on_terms, 422, "idempotency_key_reused")
     finally:
         release.set()
     placed = await asyncio.wait_for(first, STEP)
     assert placed.status_code == 201, placed.text
-    again = await m.order("5", headers=headers)
+    again = await m.order("5", headers=headers, **by_card)
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == placed.json()["id"]
@@ -120,3 +126,46 @@ async def test_fifty_identical_keyed_card_orders_make_one_hold(
     assert len(orders) == 1
     intents = (await sdk.v1.payment_intents.list_async({"limit": 100})).data
     assert len(intents) - before == 1
+
+
+@pytest.mark.postgres
+@on_postgresql
+async def test_an_invoice_duplicate_in_flight_waits_for_the_first_and_replays_it(
+    market: Market,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An invoice order claims its key with its last statement, in its own transaction: the
+    first request is paused after that statement, before its commit; its duplicate waits
+    (on the stock row the first holds), then finds the key taken, rolls its work back and
+    answers the first's order."""
+    m = market
+    reached, release = asyncio.Event(), asyncio.Event()
+    real_store_first = idempotency.store_first
+    calls = 0
+
+    async def paused_store_first(*args: Any, **kwargs: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        stored = await real_store_first(*args, **kwargs)
+        if calls == 1:
+            reached.set()
+            await asyncio.wait_for(release.wait(), STEP)
+        return stored
+
+    monkeypatch.setattr(idempotency, "store_first", paused_store_first)
+    headers = {**m.buyer_staff, "Idempotency-Key": "factura-doble"}
+    first = asyncio.create_task(m.order("3", headers=headers))
+    try:
+        await asyncio.wait_for(reached.wait(), STEP)
+        duplicate = asyncio.create_task(m.order("3", headers=headers))
+        done, _ = await asyncio.wait({duplicate}, timeout=0.5)
+        assert not done, "the duplicate went past the first's uncommitted order"
+    finally:
+        release.set()
+    placed, again = await asyncio.wait_for(asyncio.gather(first, duplicate), STEP)
+    assert placed.status_code == 201, placed.text
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == placed.json()["id"]
+    assert [o["id"] for o in await _orders_of(m)] == [placed.json()["id"]]
+    assert (await m.availability())["reserved"] == "3.000"
