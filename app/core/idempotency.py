@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, UniqueConstraint, bindparam, delete, update
+from sqlalchemy import JSON, UniqueConstraint, Update, bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import Column, Field, SQLModel, col, select
@@ -106,7 +106,8 @@ class Claim:
     key: str
 
 
-def _replayed(row: IdempotencyKey) -> JSONResponse:
+def _replayed(row: Any) -> JSONResponse:
+    """The stored answer of ``row`` (an ORM row or a Core row of the keys table), replayed."""
     return JSONResponse(
         row.response,
         status_code=row.status_code or 200,
@@ -205,7 +206,11 @@ async def complete(
     session: AsyncSession, claimed: Claim, status_code: int, content: dict[str, Any]
 ) -> None:
     """Store the answer, in the transaction of the work it answers."""
-    await session.execute(
+    await session.execute(_done(claimed, status_code, content))
+
+
+def _done(claimed: Claim, status_code: int, content: dict[str, Any]) -> Update:
+    return (
         update(_keys)
         .where(_keys.c.id == claimed.id)
         .values(state=DONE, status_code=status_code, response=content, locked_until=None)
@@ -343,20 +348,14 @@ async def stored_answer(
         raise IdempotencyKeyReused()
     if row.state != DONE:
         return None
-    return JSONResponse(
-        row.response, status_code=row.status_code or 200, headers={"Idempotent-Replayed": "true"}
-    )
+    return _replayed(row)
 
 
 async def complete_on(
     conn: AsyncConnection, claimed: Claim, status_code: int, content: dict[str, Any]
 ) -> None:
     """``complete`` on a connection (Core hot paths)."""
-    await conn.execute(
-        update(_keys)
-        .where(_keys.c.id == claimed.id)
-        .values(state=DONE, status_code=status_code, response=content, locked_until=None)
-    )
+    await conn.execute(_done(claimed, status_code, content))
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
