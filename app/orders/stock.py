@@ -152,7 +152,7 @@ _skus: Any = BrandSku.__table__  # type: ignore[attr-defined]
 # name the SKU by its parameter and the updated row's column in full: SQLite renders the
 # columns of RETURNING unqualified, so a correlated ``sku_id = sku_id`` would compare the
 # tier's column with itself.
-_of_sku = bindparam("of_sku")
+_of_sku: Any = bindparam("of_sku")
 _new_reserved = literal_column("cycle_skus.reserved_milli", BigInteger)
 _price_reached = (
     select(_tiers.c.unit_price_cents)
