@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # to route_max_time_limit_s, more). Within it plans are deterministic; a search cut by
     # it depends on the machine's speed (docs/bench-routes.md).
     route_time_limit_s: float = Field(default=2.5, gt=0, le=600)
-    route_max_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
+    route_max_time_limit_s: float = Field(default=60.0, gt=0, le=60)
     # One crate holds the goods of one order line up to this weight: a line takes
     # ceil(weight / crate) crates (vehicles may limit the crates they carry).
     route_crate_kg: float = Field(default=20.0, gt=0, le=1000)
