@@ -402,8 +402,9 @@ async def plan_routes(
             gt=0,
             le=60,
             description="Stop the search after this many seconds (default: the server's "
-            "setting; at most 60, or the server's lower route_max_time_limit_s). Within the limit the plan is "
-            "deterministic; a search the limit cuts short depends on the machine's speed",
+            "setting; at most 60, or the server's lower route_max_time_limit_s). Within the "
+            "limit the plan is deterministic; a search the limit cuts short depends on the "
+            "machine's speed",
         ),
     ] = None,
 ) -> RoutePlanPublic:
