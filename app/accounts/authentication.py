@@ -52,9 +52,9 @@ async def login(
         ),
     ]
     async with transaction(sessionmaker) as session:
-        wait = await throttle.take(session, limits, now=now)
-    if wait:
-        raise LoginThrottled(retry_after=wait)
+        taken = await throttle.take(session, limits, now=now)
+    if taken.wait:
+        raise LoginThrottled(retry_after=taken.wait)
     async with transaction(sessionmaker, write=False) as session:
         user = await session.scalar(
             select(User).where(func.lower(User.email) == email.strip().lower())
@@ -64,7 +64,10 @@ async def login(
         raise InvalidCredentials()
     async with transaction(sessionmaker) as session:
         await throttle.succeeded(
-            session, clear=[pair], give_back=[account, throttle.address_key(client_address)]
+            session,
+            clear=[pair],
+            give_back=[account, throttle.address_key(client_address)],
+            taken=taken,
         )
     return create_access_token(settings, subject=user.id)
 

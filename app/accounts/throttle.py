@@ -52,11 +52,21 @@ def pair_key(email: str, address: str) -> str:
     return f"pair:{email.strip().lower()}|{address}"[:300]
 
 
-async def take(session: AsyncSession, limits: Sequence[Limit], *, now: datetime) -> int:
-    """Count this attempt in every counter; 0 when it may be checked, else the seconds
-    until the longest block ends (the attempt then stays counted: it was tried)."""
+@dataclass(frozen=True)
+class Taken:
+    """What counting an attempt found: ``wait`` is 0 when it may be checked, else the
+    seconds until the longest block ends; ``counts`` is each counter's value with it."""
+
+    wait: int
+    counts: dict[str, int]
+
+
+async def take(session: AsyncSession, limits: Sequence[Limit], *, now: datetime) -> Taken:
+    """Count this attempt in every counter (the attempt stays counted even when blocked:
+    it was tried)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     wait = 0
+    counts: dict[str, int] = {}
     for limit in sorted(limits, key=lambda x: x.key):  # a fixed order: no lock cycles
         expired = _table.c.window_started_at <= literal(now - limit.window, UTCDateTime)
         started = literal(now, UTCDateTime)
@@ -73,33 +83,37 @@ async def take(session: AsyncSession, limits: Sequence[Limit], *, now: datetime)
             .returning(_table.c.failures, _table.c.window_started_at)
         )
         attempts, window_started_at = (await session.execute(stmt)).one()
+        counts[limit.key] = attempts
         if attempts > limit.max_attempts:
             ends = window_started_at + limit.window
             wait = max(wait, int((ends - now).total_seconds()) + 1)
-    return wait
-
-
-async def give_back(session: AsyncSession, keys: Sequence[str]) -> None:
-    """A successful login: its attempt does not count against anyone."""
-    await succeeded(session, clear=(), give_back=keys)
+    return Taken(wait, counts)
 
 
 async def succeeded(
-    session: AsyncSession, *, clear: Sequence[str], give_back: Sequence[str]
+    session: AsyncSession, *, clear: Sequence[str], give_back: Sequence[str], taken: Taken
 ) -> None:
     """A successful login: forget the counters of ``clear``, take this attempt back from
     ``give_back`` — every row touched in the order ``take`` locks them (sorted by key), so a
-    login that succeeds never deadlocks with concurrent attempts that are being counted."""
+    login that succeeds never deadlocks with concurrent attempts that are being counted.
+
+    A counter of ``clear`` is forgotten only if no other attempt was counted in it after
+    this one: otherwise wrong passwords sent together with the right one would find a fresh
+    counter and be checked past the limit. Then this attempt is only taken back."""
     forget = set(clear)
     for key in sorted(forget | set(give_back)):
         if key in forget:
-            await session.execute(delete(_table).where(_table.c.key == key))
-        else:
-            await session.execute(
-                update(_table)
-                .where(_table.c.key == key, _table.c.failures > 0)
-                .values(failures=_table.c.failures - 1)
+            seen = taken.counts.get(key, 0)
+            gone = await session.execute(
+                delete(_table).where(_table.c.key == key, _table.c.failures <= seen)
             )
+            if gone.rowcount:  # type: ignore[attr-defined]
+                continue
+        await session.execute(
+            update(_table)
+            .where(_table.c.key == key, _table.c.failures > 0)
+            .values(failures=_table.c.failures - 1)
+        )
 
 
 async def clear(session: AsyncSession, key: str) -> None:

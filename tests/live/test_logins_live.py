@@ -70,7 +70,12 @@ async def test_the_right_password_among_wrong_ones_does_not_slip_past_the_limit(
         answers = await asyncio.gather(*(_login(attacker, email, g) for g in guesses))
     codes = [r.status_code for r in answers]
     assert set(codes) <= {200, 401, 429}, [r.text for r in answers]
-    assert codes.count(401) + codes.count(200) <= PER_PAIR  # the attempts that were checked
+    # the attempts that were checked: at most the limit, but a login that succeeded starts
+    # a new series for the attempts that reach the server only after it (the counter is
+    # forgotten then unless an attempt was counted after the right one's — throttle.py);
+    # the attacker has the password by then, and that series is limited in turn
+    checked = codes.count(401) + codes.count(200)
+    assert checked <= (2 * PER_PAIR if 200 in codes else PER_PAIR), codes
     right = answers[-1]
     # the right password logs in only if it was one of the few attempts checked at all
     assert right.status_code in (200, 429), right.text
