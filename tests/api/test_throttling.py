@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import authentication
+from app.accounts import authentication, throttle
 from app.cli import forwarded_allow_ips
 from app.core.config import Settings
+from app.core.timeutil import utcnow
 from tests.utils import PASSWORD, Api
 
 on_postgresql = pytest.mark.skipif(
@@ -101,3 +105,27 @@ def test_forwarded_addresses_are_believed_only_from_named_proxies() -> None:
     assert forwarded_allow_ips(Settings(_env_file=None)) == ""  # type: ignore[call-arg]
     named = Settings(trusted_proxies=["10.0.0.5", "10.0.0.6"], _env_file=None)  # type: ignore[call-arg]
     assert forwarded_allow_ips(named) == "10.0.0.5,10.0.0.6"
+
+
+async def test_a_good_login_does_not_forget_an_attempt_counted_after_it(
+    api: Api, attacker: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The right password among wrong ones sent at once: a wrong one counted while the
+    right one was being checked keeps the counter, so the burst gets no fresh limit."""
+    org = await api.organization("buyer", name="Picantería Latacunga")
+    user, _ = await api.member(org["id"], role="staff")
+    pair = throttle.pair_key(user["email"], "203.0.113.66")
+    real = throttle.succeeded
+
+    async def with_one_counted_meanwhile(session: AsyncSession, **kwargs: Any) -> None:
+        limit = throttle.Limit(pair, 5, timedelta(minutes=15))
+        await throttle.take(session, [limit], now=utcnow())
+        await real(session, **kwargs)
+
+    monkeypatch.setattr(throttle, "succeeded", with_one_counted_meanwhile)
+    assert (await _login(attacker, user["email"], PASSWORD)).status_code == 200
+    monkeypatch.setattr(throttle, "succeeded", real)
+    # the attempt counted meanwhile still counts: four more are checked, the fifth is not
+    for _ in range(4):
+        assert (await _login(attacker, user["email"], "wrong-password-123")).status_code == 401
+    assert (await _login(attacker, user["email"], "wrong-password-123")).status_code == 429
