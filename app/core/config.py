@@ -21,6 +21,10 @@ class Environment(StrEnum):
     production = "production"
 
 
+# The longest route search the API accepts (declared in its schema); a server may allow less.
+ROUTE_TIME_LIMIT_BOUND_S = 60.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MINGA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -74,7 +78,9 @@ class Settings(BaseSettings):
     # to route_max_time_limit_s, more). Within it plans are deterministic; a search cut by
     # it depends on the machine's speed (docs/bench-routes.md).
     route_time_limit_s: float = Field(default=2.5, gt=0, le=600)
-    route_max_time_limit_s: float = Field(default=60.0, gt=0, le=60)
+    route_max_time_limit_s: float = Field(
+        default=ROUTE_TIME_LIMIT_BOUND_S, gt=0, le=ROUTE_TIME_LIMIT_BOUND_S
+    )
     # One crate holds the goods of one order line up to this weight: a line takes
     # ceil(weight / crate) crates (vehicles may limit the crates they carry).
     route_crate_kg: float = Field(default=20.0, gt=0, le=1000)

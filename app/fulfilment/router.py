@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
+from app.core.config import ROUTE_TIME_LIMIT_BOUND_S
 from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.pagination import Page, PageParamsDep
 from app.core.printing import Language, Printer, document_language
@@ -400,7 +401,7 @@ async def plan_routes(
         float | None,
         Query(
             gt=0,
-            le=60,
+            le=ROUTE_TIME_LIMIT_BOUND_S,
             description="Stop the search after this many seconds (default: the server's "
             "setting; at most 60, or the server's lower route_max_time_limit_s). Within the "
             "limit the plan is deterministic; a search the limit cuts short depends on the "
