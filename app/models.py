@@ -5,6 +5,7 @@ from app.aggregation import models as aggregation_models
 from app.brands import models as brands_models
 from app.catalog import models as catalog_models
 from app.core import idempotency as idempotency_models
+from app.core import stamps as stamps_models
 from app.core.db import metadata
 from app.fulfilment import models as fulfilment_models
 from app.orders import models as orders_models
@@ -22,4 +23,5 @@ __all__ = [
     "orders_models",
     "payments_models",
     "settlement_models",
+    "stamps_models",
 ]

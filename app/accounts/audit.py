@@ -8,11 +8,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import AuditEvent
 from app.accounts.principal import Principal
+from app.core import stamps
 
 SECRET_FIELDS = frozenset({"password", "password_hash", "key_hash", "key"})
 
@@ -44,13 +44,6 @@ def diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> d
     return out
 
 
-async def latest_change(session: AsyncSession) -> str | None:
-    """The id of the newest audit event: ids are time-ordered, so it moves with every audited
-    change. Reads built from audited data cache their answers under it."""
-    latest: str | None = await session.scalar(select(func.max(AuditEvent.id)))
-    return latest
-
-
 async def record(
     session: AsyncSession,
     actor: Principal | None,
@@ -72,5 +65,6 @@ async def record(
         changes=dict(changes or {}),
     )
     session.add(event)
+    stamps.mark(session, object_type)  # a catalogue change moves the catalogue's stamp
     await session.flush()
     return event

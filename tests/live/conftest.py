@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.core import migrate
+from app.core import migrate, stamps
 from app.core.db import metadata
 from app.payments.stripe_provider import stripe_client
 from tests.live import TEST_DATABASE_URL
@@ -36,9 +36,10 @@ from tests.utils import ADMIN_EMAIL, Api
 from tests.utils.databases import create_database, drop_database, worker_id
 
 TIMEOUT = httpx.Timeout(60.0)  # a burst of 100 requests on a busy 2-core machine
-# Kept when a test starts: the seeded reference data, and the users table (the admin stays;
-# every other account is deleted).
-KEPT_TABLES = frozenset({"categories", "users"})
+# Kept when a test starts: the seeded reference data, the change stamps (moved, and the move
+# announced, so that no worker serves a page cached in the test before), and the users table
+# (the admin stays; every other account is deleted).
+KEPT_TABLES = frozenset({"categories", "change_stamps", "users"})
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +98,14 @@ async def empty_live_tables(engine: AsyncEngine) -> None:
         await conn.execute(
             text("DELETE FROM users WHERE lower(email) <> :admin"), {"admin": ADMIN_EMAIL}
         )
+        moved = await conn.execute(
+            text("UPDATE change_stamps SET version = version + 1 RETURNING name, epoch, version")
+        )
+        for name, epoch, version in moved.all():
+            await conn.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": stamps.CHANNEL, "payload": f"{name}:{epoch}:{version}"},
+            )
 
 
 @pytest.fixture(scope="session")
