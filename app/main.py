@@ -25,6 +25,7 @@ from app.core.limits import BodySizeLimitMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import MetricsMiddleware, metrics_endpoint
 from app.core.security import configure_password_hashing
+from app.core.stamps import StampListener
 from app.flows.settlement import resume_settlements
 from app.flows.wiring import wire
 from app.orders.scheduler import Scheduler
@@ -54,6 +55,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     resumed = await resume_settlements(app.state.sessionmaker, settings)
     if resumed:
         log.info("resumed the settlement of cycles %s", resumed)
+    # this worker follows the catalogue's changes from everywhere (PostgreSQL's LISTEN)
+    listener = StampListener(app.state.engine)
+    listener.start()
     scheduler = None
     if settings.scheduler_enabled:
         scheduler = Scheduler(app.state.sessionmaker, settings, settings.scheduler_interval_seconds)
@@ -62,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if scheduler is not None:
         await scheduler.stop()
+    await listener.stop()
     await app.state.engine.dispose()
 
 

@@ -62,6 +62,8 @@ class Organization(SQLModel, table=True):
     # a network's floor for per_member_equalizing: no association gets less than this share
     # (in %) of what proportional would give it; None is the default, 50 %
     allocation_floor_percent: int | None = None
+    # a network's published catalogue readable by anyone, without logging in (its shop window)
+    public_catalogue: bool = False
     # how people reach it: the street address (the parish alone does not find a door), a
     # phone, and what a driver needs to know (which door, when the kitchen takes goods)
     address: str | None = Field(default=None, max_length=300)

@@ -100,16 +100,17 @@ def reader_engine(request: Request) -> AsyncEngine:
 
 async def get_principal_or_anonymous(
     request: Request,
-    settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal | None:
     """The caller read outside any transaction, or None when no credentials were sent; for
-    reads served from what is in memory (the cached catalogue), which need nothing else."""
+    reads served from what is in memory (the cached catalogue), which need nothing else.
+    The settings come from the app's state, not from a dependency: this is the hottest
+    read's, and each dependency costs as much as a header lookup many times over."""
     if not token and not api_key:
         return None
     async with reader_engine(request).connect() as conn:
-        return await _principal(conn, settings, token, api_key)
+        return await _principal(conn, request.app.state.settings, token, api_key)
 
 
 PrincipalOrAnonymous = Annotated[Principal | None, Depends(get_principal_or_anonymous)]

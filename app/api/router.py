@@ -12,8 +12,11 @@ from app.fulfilment.router import router as fulfilment_router
 from app.orders.router import router as orders_router
 from app.payments.router import router as payments_router
 from app.settlement.router import router as settlement_router
+from app.storefront.router import router as storefront_router
 
 api_router = APIRouter(prefix="/api/v1")
+# the hottest read first: routes are matched in order
+api_router.include_router(storefront_router)
 api_router.include_router(accounts_router)
 api_router.include_router(catalog_router)
 api_router.include_router(brands_router)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.accounts import audit
-from app.accounts.models import Role
+from app.accounts.models import Organization, Role
 from app.accounts.principal import Principal
 from app.brands import pricing
 from app.brands.exceptions import (
@@ -218,8 +218,17 @@ async def list_skus(
     category: str | None,
     q: str | None,
     page: PageParams,
+    public_only: bool = False,
 ) -> tuple[Sequence[BrandSku], str | None]:
+    """A page of SKUs; ``public_only``: of the networks that show their catalogue to anyone."""
     stmt = select(BrandSku)
+    if public_only:
+        public_brands = (
+            select(Brand.id)
+            .join(Organization, col(Organization.id) == col(Brand.network_id))
+            .where(col(Organization.public_catalogue))
+        )
+        stmt = stmt.where(col(BrandSku.brand_id).in_(public_brands))
     if brand_id is not None:
         stmt = stmt.where(BrandSku.brand_id == brand_id)
     if category is not None:

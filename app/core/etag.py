@@ -15,6 +15,7 @@ from fastapi import Request, Response
 from pydantic import BaseModel
 
 CACHE_CONTROL = "private, no-cache"
+VARY = "Authorization, X-API-Key"
 NOT_MODIFIED_RESPONSE: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the `If-None-Match` tag is still current"}
 }
@@ -41,9 +42,17 @@ def json_with_etag(request: Request, content: BaseModel, *, status_code: int = 2
     return body_with_etag(request, body, etag_of(body), status_code=status_code)
 
 
-def body_with_etag(request: Request, body: bytes, etag: str, *, status_code: int = 200) -> Response:
+def body_with_etag(
+    request: Request,
+    body: bytes,
+    etag: str,
+    *,
+    status_code: int = 200,
+    cache_control: str = CACHE_CONTROL,
+    vary: str = VARY,
+) -> Response:
     """A JSON body already rendered (and its tag), or an empty 304."""
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization, X-API-Key"}
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": vary}
     if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from app.accounts import audit
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import (
     CurrentPrincipal,
@@ -18,13 +15,7 @@ from app.api.deps import (
     require,
 )
 from app.api.ids import IdPath, IdQuery, RequiredIdQuery
-from app.brands import skus as brand_skus
-from app.brands import views as brand_views
 from app.brands.exceptions import SkuNotFound
-from app.brands.schemas import SkuPublic
-from app.core.cache import RenderCache
-from app.core.etag import NOT_MODIFIED_RESPONSE, body_with_etag, etag_of
-from app.core.i18n import current_language
 from app.core.idempotency import (
     IdempotencyKeyHeader,
     IdempotencyKeyInFlight,
@@ -32,10 +23,9 @@ from app.core.idempotency import (
 )
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import Unauthenticated, responses
-from app.core.schemas import PlainText
 from app.core.timeutil import utcnow
 from app.flows import ordering
-from app.orders import cycles, offers, service, standing, stock
+from app.orders import cycles, offers, service, standing
 from app.orders import exceptions as exc
 from app.orders.models import CycleStatus, Order, OrderStatus
 from app.orders.pricing import availability
@@ -55,8 +45,6 @@ from app.orders.schemas import (
 )
 
 router = APIRouter()
-# Rendered catalogue pages of this worker, keyed by the catalogue's audit stamp.
-CATALOGUE_PAGES = RenderCache(max_entries=256)
 AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole, accounts_exc.OrganizationNotFound)
 
 
@@ -172,57 +160,6 @@ async def list_offers(
 ) -> list[OfferPublic]:
     rows = await offers.list_offers(session, principal, cycle_id)
     return await offers.offer_publics(session, rows)
-
-
-# --- the catalogue, with a cycle's availability and prices --------------------------------
-
-
-@router.get(
-    "/skus",
-    response_model=Page[SkuPublic],
-    tags=["brands"],
-    responses=responses(exc.CycleNotFound) | NOT_MODIFIED_RESPONSE | AUTH,
-    summary="Brand SKUs for buyers: prices, breakdowns, suppliers; with cycle_id, availability",
-)
-async def list_skus(
-    request: Request,
-    session: SessionDep,
-    _: CurrentPrincipal,
-    page: PageParamsDep,
-    brand_id: IdQuery = None,
-    category: Annotated[PlainText | None, Query(max_length=40)] = None,
-    q: Annotated[PlainText | None, Query(max_length=200)] = None,
-    cycle_id: IdQuery = None,
-) -> Response:
-    volumes = available = None
-    key = None
-    today = utcnow().date()
-    if cycle_id is None:
-        # Every change to sheets, brands, licences, SKUs and suppliers is audited, so the
-        # newest audit event stamps the catalogue (read before the catalogue itself); with a
-        # cycle the stock moves with every order, so those pages are built each time.
-        stamp = await audit.latest_change(session)
-        # the language too: a page may carry translated labels
-        key = (stamp, today, current_language(), brand_id, category, q, page.cursor, page.limit)
-        cached = CATALOGUE_PAGES.get(key)
-        if cached is not None:
-            return body_with_etag(request, *cached)
-    if cycle_id is not None:
-        cycle = await cycles.get_cycle(session, cycle_id)
-        supply = await stock.stock_of(session, cycle.id)
-        volumes = {s: v.reserved for s, v in supply.items()}
-        available = {s: v.available for s, v in supply.items()}
-    rows, cursor = await brand_skus.list_skus(
-        session, brand_id=brand_id, category=category, q=q, page=page
-    )
-    items = await brand_views.sku_publics(
-        session, rows, today=today, volumes=volumes, available=available
-    )
-    body = Page(items=items, next_cursor=cursor).model_dump_json().encode()
-    etag = etag_of(body)
-    if key is not None:
-        CATALOGUE_PAGES.put(key, body, etag)
-    return body_with_etag(request, body, etag)
 
 
 # --- orders --------------------------------------------------------------------------------
