@@ -538,6 +538,10 @@ async def clone_skus(dsn: str, market: Market, size: int) -> None:
                 if "sku_id" in cols and table != "brand_skus":
                     await conn.execute(copy(table, "sku_id"), template)
             clones = await conn.fetch("SELECT id FROM clones ORDER BY n")
+        # what autovacuum would do after such an insert (and does not where it is off, as
+        # on this machine's server): without statistics the planner takes the clones for
+        # one SKU and scans whole tables for a page's 50
+        await conn.execute("ANALYZE")
     finally:
         await conn.close()
     market.sku_ids += [r["id"] for r in clones]
@@ -899,14 +903,15 @@ def chart(sizes: list[Size], path: Path) -> None:
     plt.close(fig)
 
 
-def write_doc(path: Path, block: str) -> None:
+def write_doc(path: Path, block: str, begin: str = DOC_BEGIN, end: str = DOC_END) -> None:
+    """Put ``block`` between the markers of ``path`` (added at its end when missing)."""
     text = path.read_text() if path.exists() else ""
-    if DOC_BEGIN in text and DOC_END in text:
-        head, rest = text.split(DOC_BEGIN, 1)
-        _, tail = rest.split(DOC_END, 1)
-        text = f"{head}{DOC_BEGIN}\n{block}\n{DOC_END}{tail}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{begin}\n{block}\n{end}{tail}"
     else:
-        text = f"{text.rstrip()}\n\n{DOC_BEGIN}\n{block}\n{DOC_END}\n".lstrip()
+        text = f"{text.rstrip()}\n\n{begin}\n{block}\n{end}\n".lstrip()
     path.write_text(text)
 
 
