@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.principal import Principal
+from app.core.db import insert_rows
 from app.core.ids import new_id
 from app.core.money import cents_times
 from app.core.timeutil import utcnow
@@ -209,7 +210,10 @@ async def confirm_at_close(
     final_price: Mapping[str, int],
 ) -> None:
     """Confirm every placed order of a closing cycle: set-based, for tens of thousands of
-    lines (ORM bulk UPDATE by primary key, then one UPDATE … FROM per chunk of SKUs)."""
+    lines (ORM bulk UPDATE by primary key, then one UPDATE … FROM per chunk of SKUs).
+
+    The portable way (SQLite); ``confirm_at_close_in_sql`` does the same on PostgreSQL
+    without the lines ever leaving the server."""
     if not final_totals:
         return
     await session.execute(
@@ -223,14 +227,84 @@ async def confirm_at_close(
     for start in range(0, len(sku_ids), _PRICES_PER_STATEMENT):
         chunk = sku_ids[start : start + _PRICES_PER_STATEMENT]
         await session.execute(_confirm_statement(cycle_id, final_price, chunk))
-    await session.execute(
-        sa.insert(_events),
+    await _confirmed_events(session, cycle_id, final_totals)
+
+
+async def _confirmed_events(
+    session: AsyncSession, cycle_id: str, final_totals: Mapping[str, int]
+) -> None:
+    await insert_rows(
+        session,
+        _events,
         _bulk_events(
             OrderEventType.confirmed,
             cycle_id,
             ((oid, {"final_total_cents": total}) for oid, total in final_totals.items()),
         ),
     )
+
+
+@dataclass(frozen=True)
+class ConfirmedOrder:
+    id: str
+    payment_method: str
+    total_cents: int
+    final_total_cents: int
+
+
+# ``line_amount`` in SQL: the line at min(unit price, final price), rounded half up to the
+# cent (numeric arithmetic is exact, and ``round`` of a positive numeric is half up); both
+# statements join the SKUs' final prices, passed as two arrays
+_CONFIRM_ORDERS = sa.text(
+    """
+    WITH final_prices AS (
+        SELECT * FROM unnest(CAST(:sku_ids AS VARCHAR[]), CAST(:prices AS INTEGER[]))
+        AS p(sku_id, price))
+    UPDATE orders AS o SET status = :confirmed, final_total_cents = COALESCE(t.total, 0)
+    FROM orders AS placed LEFT JOIN (
+        SELECT ln.order_id, sum(round(least(ln.unit_price_cents, p.price) * ln.quantity))
+        FROM order_lines AS ln JOIN final_prices AS p ON p.sku_id = ln.sku_id
+        JOIN orders AS of_cycle ON of_cycle.id = ln.order_id
+        WHERE of_cycle.cycle_id = :cycle_id AND of_cycle.status = :placed
+        GROUP BY ln.order_id) AS t(order_id, total) ON t.order_id = placed.id
+    WHERE o.id = placed.id AND placed.cycle_id = :cycle_id AND placed.status = :placed
+    RETURNING o.id, o.payment_method, o.total_cents, o.final_total_cents
+    """
+)
+_CONFIRM_LINES = sa.text(
+    """
+    WITH final_prices AS (
+        SELECT * FROM unnest(CAST(:sku_ids AS VARCHAR[]), CAST(:prices AS INTEGER[]))
+        AS p(sku_id, price))
+    UPDATE order_lines AS ln SET confirmed_quantity = ln.quantity,
+        final_unit_price_cents = least(ln.unit_price_cents, p.price)
+    FROM final_prices AS p, orders AS o
+    WHERE ln.sku_id = p.sku_id AND o.id = ln.order_id
+        AND o.cycle_id = :cycle_id AND o.status = :confirmed
+    """
+)
+
+
+async def confirm_at_close_in_sql(
+    session: AsyncSession, cycle_id: str, *, final_price: Mapping[str, int]
+) -> list[ConfirmedOrder]:
+    """``confirm_at_close`` on PostgreSQL, for hundreds of thousands of lines: every order's
+    final total is summed on the server in one pass (the lines are never loaded), then the
+    orders and their lines are updated by one statement each, joined to the SKUs' final prices.
+    Returns the orders confirmed."""
+    sku_ids = sorted(final_price)
+    params = {
+        "sku_ids": sku_ids,
+        "prices": [final_price[s] for s in sku_ids],
+        "cycle_id": cycle_id,
+        "placed": OrderStatus.placed,
+        "confirmed": OrderStatus.confirmed,
+    }
+    rows = await session.execute(_CONFIRM_ORDERS, params)
+    confirmed = [ConfirmedOrder(*row) for row in rows]
+    await session.execute(_CONFIRM_LINES, params)
+    await _confirmed_events(session, cycle_id, {o.id: o.final_total_cents for o in confirmed})
+    return confirmed
 
 
 # --- at the collection centre -------------------------------------------------------------
