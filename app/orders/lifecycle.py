@@ -252,35 +252,31 @@ class ConfirmedOrder:
     final_total_cents: int
 
 
-# ``line_amount`` in SQL: the line at min(unit price, final price), rounded half up to the
-# cent (numeric arithmetic is exact, and ``round`` of a positive numeric is half up); both
-# statements join the SKUs' final prices, passed as two arrays
-_CONFIRM_ORDERS = sa.text(
+# One statement, one pass over the lines: the lines of the cycle's placed orders get their
+# final price, ``min(unit price, final price)`` (the SKUs' final prices come as two arrays),
+# and return their ``line_amount`` (rounded half up to the cent: numeric arithmetic is exact,
+# and ``round`` of a positive numeric is half up); the orders get the sum as final total
+# (0 for an order without lines). Every part sees the same snapshot, so the lines updated
+# are exactly those of the orders confirmed.
+_CONFIRM = sa.text(
     """
     WITH final_prices AS (
         SELECT * FROM unnest(CAST(:sku_ids AS VARCHAR[]), CAST(:prices AS INTEGER[]))
-        AS p(sku_id, price))
+        AS p(sku_id, price)
+    ), lines AS (
+        UPDATE order_lines AS ln SET confirmed_quantity = ln.quantity,
+            final_unit_price_cents = least(ln.unit_price_cents, p.price)
+        FROM final_prices AS p, orders AS o
+        WHERE ln.sku_id = p.sku_id AND o.id = ln.order_id
+            AND o.cycle_id = :cycle_id AND o.status = :placed
+        RETURNING ln.order_id, round(ln.final_unit_price_cents * ln.quantity) AS amount
+    ), totals AS (
+        SELECT order_id, sum(amount) AS total FROM lines GROUP BY order_id
+    )
     UPDATE orders AS o SET status = :confirmed, final_total_cents = COALESCE(t.total, 0)
-    FROM orders AS placed LEFT JOIN (
-        SELECT ln.order_id, sum(round(least(ln.unit_price_cents, p.price) * ln.quantity))
-        FROM order_lines AS ln JOIN final_prices AS p ON p.sku_id = ln.sku_id
-        JOIN orders AS of_cycle ON of_cycle.id = ln.order_id
-        WHERE of_cycle.cycle_id = :cycle_id AND of_cycle.status = :placed
-        GROUP BY ln.order_id) AS t(order_id, total) ON t.order_id = placed.id
+    FROM orders AS placed LEFT JOIN totals AS t ON t.order_id = placed.id
     WHERE o.id = placed.id AND placed.cycle_id = :cycle_id AND placed.status = :placed
     RETURNING o.id, o.payment_method, o.total_cents, o.final_total_cents
-    """
-)
-_CONFIRM_LINES = sa.text(
-    """
-    WITH final_prices AS (
-        SELECT * FROM unnest(CAST(:sku_ids AS VARCHAR[]), CAST(:prices AS INTEGER[]))
-        AS p(sku_id, price))
-    UPDATE order_lines AS ln SET confirmed_quantity = ln.quantity,
-        final_unit_price_cents = least(ln.unit_price_cents, p.price)
-    FROM final_prices AS p, orders AS o
-    WHERE ln.sku_id = p.sku_id AND o.id = ln.order_id
-        AND o.cycle_id = :cycle_id AND o.status = :confirmed
     """
 )
 
@@ -288,10 +284,9 @@ _CONFIRM_LINES = sa.text(
 async def confirm_at_close_in_sql(
     session: AsyncSession, cycle_id: str, *, final_price: Mapping[str, int]
 ) -> list[ConfirmedOrder]:
-    """``confirm_at_close`` on PostgreSQL, for hundreds of thousands of lines: every order's
-    final total is summed on the server in one pass (the lines are never loaded), then the
-    orders and their lines are updated by one statement each, joined to the SKUs' final prices.
-    Returns the orders confirmed."""
+    """``confirm_at_close`` on PostgreSQL, for hundreds of thousands of lines, in one
+    statement: the lines are never loaded, and each is read once, to set its final price
+    and add its amount to its order's final total. Returns the orders confirmed."""
     sku_ids = sorted(final_price)
     params = {
         "sku_ids": sku_ids,
@@ -300,9 +295,7 @@ async def confirm_at_close_in_sql(
         "placed": OrderStatus.placed,
         "confirmed": OrderStatus.confirmed,
     }
-    rows = await session.execute(_CONFIRM_ORDERS, params)
-    confirmed = [ConfirmedOrder(*row) for row in rows]
-    await session.execute(_CONFIRM_LINES, params)
+    confirmed = [ConfirmedOrder(*row) for row in await session.execute(_CONFIRM, params)]
     await _confirmed_events(session, cycle_id, {o.id: o.final_total_cents for o in confirmed})
     return confirmed
 
