@@ -253,20 +253,17 @@ class ConfirmedOrder:
 
 
 # One statement, one pass over the lines: the lines of the cycle's placed orders get their
-# final price, ``min(unit price, final price)`` (the SKUs' final prices come as two arrays),
-# and return their ``line_amount`` (rounded half up to the cent: numeric arithmetic is exact,
-# and ``round`` of a positive numeric is half up); the orders get the sum as final total
-# (0 for an order without lines). Every part sees the same snapshot, so the lines updated
-# are exactly those of the orders confirmed.
+# final price, ``min(unit price, final price)``, and return their ``line_amount`` (rounded
+# half up to the cent: numeric arithmetic is exact, and ``round`` of a positive numeric is
+# half up); the orders get the sum as final total (0 for an order without lines). Every
+# part sees the same snapshot, so the lines updated are exactly those of the orders
+# confirmed.
 _CONFIRM = sa.text(
     """
-    WITH final_prices AS (
-        SELECT * FROM unnest(CAST(:sku_ids AS VARCHAR[]), CAST(:prices AS INTEGER[]))
-        AS p(sku_id, price)
-    ), lines AS (
+    WITH lines AS (
         UPDATE order_lines AS ln SET confirmed_quantity = ln.quantity,
             final_unit_price_cents = least(ln.unit_price_cents, p.price)
-        FROM final_prices AS p, orders AS o
+        FROM close_final_prices AS p, orders AS o
         WHERE ln.sku_id = p.sku_id AND o.id = ln.order_id
             AND o.cycle_id = :cycle_id AND o.status = :placed
         RETURNING ln.order_id, round(ln.final_unit_price_cents * ln.quantity) AS amount
@@ -286,16 +283,34 @@ async def confirm_at_close_in_sql(
 ) -> list[ConfirmedOrder]:
     """``confirm_at_close`` on PostgreSQL, for hundreds of thousands of lines, in one
     statement: the lines are never loaded, and each is read once, to set its final price
-    and add its amount to its order's final total. Returns the orders confirmed."""
+    and add its amount to its order's final total. Returns the orders confirmed.
+
+    The SKUs' final prices go into an analysed temporary table first: joined to an
+    ``unnest`` of arrays (no statistics), PostgreSQL hashed the lines and probed them with
+    the prices, so it updated the lines in hash order, all over the table (16 s instead of
+    8 s at 1M lines, once the table is larger than the shared buffers)."""
     sku_ids = sorted(final_price)
-    params = {
-        "sku_ids": sku_ids,
-        "prices": [final_price[s] for s in sku_ids],
+    await session.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE close_final_prices "
+            "(sku_id VARCHAR(36) PRIMARY KEY, price INTEGER NOT NULL)"
+        )
+    )
+    await session.execute(
+        sa.text(
+            "INSERT INTO close_final_prices SELECT * FROM "
+            "unnest(CAST(:sku_ids AS VARCHAR[]), CAST(:prices AS INTEGER[]))"
+        ),
+        {"sku_ids": sku_ids, "prices": [final_price[s] for s in sku_ids]},
+    )
+    await session.execute(sa.text("ANALYZE close_final_prices"))
+    states = {
         "cycle_id": cycle_id,
         "placed": OrderStatus.placed,
         "confirmed": OrderStatus.confirmed,
     }
-    confirmed = [ConfirmedOrder(*row) for row in await session.execute(_CONFIRM, params)]
+    confirmed = [ConfirmedOrder(*row) for row in await session.execute(_CONFIRM, states)]
+    await session.execute(sa.text("DROP TABLE close_final_prices"))
     await _confirmed_events(session, cycle_id, {o.id: o.final_total_cents for o in confirmed})
     return confirmed
 
