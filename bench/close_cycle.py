@@ -674,6 +674,8 @@ def chart(results: Sequence[dict[str, Any]], path: Path) -> None:
             fontsize=8,
         )
     ax.set_xscale("log")
+    if sizes:
+        ax.set_xlim(sizes[0] / 2, sizes[-1] * 2)  # room for the labels at both ends
     ax.set_ylim(bottom=0, top=max(per_line, default=1) * 1.3)
     ax.set_xlabel("order lines closed (log scale)")
     ax.set_ylabel("µs per line (wall time of the close)")
