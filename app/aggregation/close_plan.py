@@ -94,15 +94,33 @@ class ClosePlan:
 
     def delivery(self) -> dict[str, list[PlannedAllocation]]:
         """The allocations of each supplying association (its delivery order)."""
-        out: dict[str, list[PlannedAllocation]] = defaultdict(list)
-        for a in self.allocations:
-            out[a.association_id].append(a)
-        return dict(sorted(out.items()))
+        return delivery_of(self.allocations)
 
 
-def plan_close(
-    orders: Sequence[OrderRow],
+def delivery_of(allocations: Sequence[PlannedAllocation]) -> dict[str, list[PlannedAllocation]]:
+    """The allocations of each supplying association, by association_id."""
+    out: dict[str, list[PlannedAllocation]] = defaultdict(list)
+    for a in allocations:
+        out[a.association_id].append(a)
+    return dict(sorted(out.items()))
+
+
+def demand_of(
     lines: Sequence[LineRow],
+) -> tuple[dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """Each SKU's demand, and what of it buyers pinned to each association."""
+    demand: dict[str, Decimal] = defaultdict(Decimal)
+    pins: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for line in lines:
+        demand[line.sku_id] += line.quantity
+        if line.preferred_association_id:
+            pins[line.sku_id][line.preferred_association_id] += line.quantity
+    return dict(demand), {s: dict(p) for s, p in pins.items()}
+
+
+def plan_allocations(
+    demand: Mapping[str, Decimal],
+    pins: Mapping[str, Mapping[str, Decimal]],
     offers: Sequence[OfferRow],
     skus: Mapping[str, SkuTerms],
     *,
@@ -110,13 +128,9 @@ def plan_close(
     income: Mapping[str, int] | None = None,
     members: Mapping[str, int] | None = None,
     floor_share: Decimal = DEFAULT_FLOOR_SHARE,
-) -> ClosePlan:
-    demand: dict[str, Decimal] = defaultdict(Decimal)
-    pins: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for line in lines:
-        demand[line.sku_id] += line.quantity
-        if line.preferred_association_id:
-            pins[line.sku_id][line.preferred_association_id] += line.quantity
+) -> tuple[list[PlannedAllocation], dict[str, int]]:
+    """Who supplies what of each SKU's demand, and each SKU's final price: what the close
+    needs of the lines is only their sums per SKU and pinned association."""
     sku_ids = sorted(demand)
     offers_of: dict[str, dict[str, OfferRow]] = defaultdict(dict)
     for offer in offers:
@@ -133,7 +147,7 @@ def plan_close(
                 ],
                 skus[sku_id].pack_size,
                 skus[sku_id].producer_price_cents,
-                [algo.Pin(a, q) for a, q in sorted(pins[sku_id].items())],
+                [algo.Pin(a, q) for a, q in sorted(pins.get(sku_id, {}).items())],
             )
             for sku_id in sku_ids
         ],
@@ -161,8 +175,25 @@ def plan_close(
                     product_version=offer.product_version,
                 )
             )
-
     final_price = {s: pricing.tier_for(skus[s].tiers, demand[s]).unit_price_cents for s in sku_ids}
+    return allocations, final_price
+
+
+def lowered_holds(
+    orders: Sequence[OrderRow], final_totals: Mapping[str, int]
+) -> list[tuple[str, int]]:
+    """The card orders whose hold is above their final amount, with that amount."""
+    return [
+        (order.id, final_totals[order.id])
+        for order in orders
+        if order.payment_method == CARD and final_totals[order.id] < order.total_cents
+    ]
+
+
+def final_totals_of(
+    orders: Sequence[OrderRow], lines: Sequence[LineRow], final_price: Mapping[str, int]
+) -> dict[str, int]:
+    """What every order finally comes to: its lines at their final prices."""
     final_totals = dict.fromkeys((order.id for order in orders), 0)
     amounts: dict[tuple[int, Decimal], int] = {}  # most lines share a price and a quantity
     for line in lines:
@@ -171,9 +202,31 @@ def plan_close(
         if (price, line.quantity) not in amounts:
             amounts[price, line.quantity] = cents_times(price, line.quantity)
         final_totals[line.order_id] += amounts[price, line.quantity]
-    lowered = [
-        (order.id, final_totals[order.id])
-        for order in orders
-        if order.payment_method == CARD and final_totals[order.id] < order.total_cents
-    ]
-    return ClosePlan(dict(demand), allocations, final_price, final_totals, lowered)
+    return final_totals
+
+
+def plan_close(
+    orders: Sequence[OrderRow],
+    lines: Sequence[LineRow],
+    offers: Sequence[OfferRow],
+    skus: Mapping[str, SkuTerms],
+    *,
+    policy: Policy,
+    income: Mapping[str, int] | None = None,
+    members: Mapping[str, int] | None = None,
+    floor_share: Decimal = DEFAULT_FLOOR_SHARE,
+) -> ClosePlan:
+    demand, pins = demand_of(lines)
+    allocations, final_price = plan_allocations(
+        demand,
+        pins,
+        offers,
+        skus,
+        policy=policy,
+        income=income,
+        members=members,
+        floor_share=floor_share,
+    )
+    final_totals = final_totals_of(orders, lines, final_price)
+    lowered = lowered_holds(orders, final_totals)
+    return ClosePlan(demand, allocations, final_price, final_totals, lowered)

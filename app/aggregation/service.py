@@ -1,4 +1,4 @@
-"""Closing a cycle: load → plan → store around the pure ``close_plan.plan_close``.
+"""Closing a cycle: load → plan → store around the pure ``close_plan``.
 
 It loads the cycle's orders and offers, plans the close (``allocation.allocate`` for each
 SKU, final prices, final totals), and stores allocations, the orders confirmed at their final
@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.accounts.models import Organization, Role
 from app.accounts.principal import Principal
 from app.aggregation.allocation import INCOME_POLICIES
-from app.aggregation.close_plan import SkuTerms, plan_close
+from app.aggregation.close_plan import (
+    SkuTerms,
+    delivery_of,
+    demand_of,
+    final_totals_of,
+    lowered_holds,
+    plan_allocations,
+)
 from app.aggregation.fairness import counted_members
 from app.aggregation.models import (
     Allocation,
@@ -39,7 +46,7 @@ from app.brands import names, pricing
 from app.brands.models import BrandSku, SkuSupplier
 from app.brands.skus import tiers_of
 from app.core.config import Settings
-from app.core.db import after_commit, create_sessionmaker
+from app.core.db import after_commit, create_sessionmaker, insert_rows
 from app.core.i18n import _l
 from app.core.ids import new_id
 from app.core.metrics import CYCLES_CLOSED
@@ -134,26 +141,56 @@ async def members_of(session: AsyncSession, association_ids: set[str]) -> dict[s
     return counted_members(dict(rows.all()))
 
 
-async def _load(session: AsyncSession, cycle: OrderCycle) -> tuple[list[Any], list[Any], list[Any]]:
-    """The cycle's placed orders, their lines, and its offers with their supplying sheets."""
-    o, ln, of, sup = _orders, _lines, _offers, _suppliers
-    placed = (o.c.cycle_id == cycle.id, o.c.status == OrderStatus.placed)
+def _placed(cycle: OrderCycle) -> tuple[Any, ...]:
+    return (_orders.c.cycle_id == cycle.id, _orders.c.status == OrderStatus.placed)
+
+
+async def _load_lines(session: AsyncSession, cycle: OrderCycle) -> tuple[list[Any], list[Any]]:
+    """The cycle's placed orders and their lines (the portable close)."""
+    o, ln = _orders, _lines
     orders = await session.execute(
-        sa.select(o.c.id, o.c.payment_method, o.c.total_cents).where(*placed)
+        sa.select(o.c.id, o.c.payment_method, o.c.total_cents).where(*_placed(cycle))
     )
     lines = await session.execute(
         sa.select(ln.c.order_id, ln.c.sku_id, ln.c.quantity, ln.c.unit_price_cents,
                   ln.c.preferred_association_id)
         .join(o, o.c.id == ln.c.order_id)
-        .where(*placed)
+        .where(*_placed(cycle))
     )  # fmt: skip
+    return list(orders), list(lines)
+
+
+async def _demand_in_sql(
+    session: AsyncSession, cycle: OrderCycle
+) -> tuple[dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """``close_plan.demand_of`` summed by PostgreSQL (exact numeric sums): a few thousand
+    rows instead of every line of the cycle."""
+    o, ln = _orders, _lines
+    rows = await session.execute(
+        sa.select(ln.c.sku_id, ln.c.preferred_association_id, sa.func.sum(ln.c.quantity))
+        .join(o, o.c.id == ln.c.order_id)
+        .where(*_placed(cycle))
+        .group_by(ln.c.sku_id, ln.c.preferred_association_id)
+    )
+    demand: dict[str, Decimal] = defaultdict(Decimal)
+    pins: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for sku_id, association_id, quantity in rows:
+        demand[sku_id] += quantity
+        if association_id is not None:
+            pins[sku_id][association_id] = quantity
+    return dict(demand), dict(pins)
+
+
+async def _offers_of(session: AsyncSession, cycle: OrderCycle) -> list[Any]:
+    """The cycle's offers with their supplying sheets."""
+    of, sup = _offers, _suppliers
     offers = await session.execute(
         sa.select(of.c.id, of.c.sku_id, of.c.association_id, of.c.quantity, of.c.min_delivery,
                   sup.c.product_id, sup.c.product_version)
         .join(sup, sup.c.id == of.c.supplier_id)
         .where(of.c.cycle_id == cycle.id, of.c.quantity > 0)
     )  # fmt: skip
-    return list(orders), list(lines), list(offers)
+    return list(offers)
 
 
 async def aggregate(
@@ -162,8 +199,16 @@ async def aggregate(
     *,
     settings: Settings,
 ) -> None:
-    orders, lines, offers = await _load(session, cycle)
-    sku_ids = sorted({line.sku_id for line in lines})
+    # On PostgreSQL the lines never leave the server: their sums per SKU come in, their
+    # final prices and the orders' totals are written by SQL (``confirm_at_close_in_sql``).
+    in_sql = session.get_bind().dialect.name == "postgresql"
+    if in_sql:
+        demand, pins = await _demand_in_sql(session, cycle)
+    else:
+        orders, lines = await _load_lines(session, cycle)
+        demand, pins = demand_of(lines)
+    offers = await _offers_of(session, cycle)
+    sku_ids = sorted(demand)
     tiers = await tiers_of(session, sku_ids)
     skus = {
         s.id: SkuTerms(s.pack_size, s.producer_price_cents, tiers[s.id])
@@ -178,9 +223,9 @@ async def aggregate(
     members = None
     if policy is Policy.per_member_equalizing:
         members = await members_of(session, {o.association_id for o in offers})
-    plan = plan_close(
-        orders,
-        lines,
+    planned, final_price = plan_allocations(
+        demand,
+        pins,
         offers,
         skus,
         policy=policy,
@@ -188,49 +233,43 @@ async def aggregate(
         members=members,
         floor_share=Decimal(cycle.allocation_floor_percent) / 100,
     )
-    demand, final_price, final_total, lowered = (
-        plan.demand,
-        plan.final_price,
-        plan.final_totals,
-        plan.lowered,
-    )
+    # the orders and their lines change only through their lifecycle
+    if in_sql:
+        confirmed = await lifecycle.confirm_at_close_in_sql(
+            session, cycle.id, final_price=final_price
+        )
+        orders_confirmed = len(confirmed)
+        lowered = lowered_holds(confirmed, {o.id: o.final_total_cents for o in confirmed})
+    else:
+        final_totals = final_totals_of(orders, lines, final_price)
+        await lifecycle.confirm_at_close(
+            session, cycle.id, final_totals=final_totals, final_price=final_price
+        )
+        orders_confirmed = len(orders)
+        lowered = lowered_holds(orders, final_totals)
     created = utcnow()
-    allocations = [
-        {
-            "id": new_id(),
-            "cycle_id": cycle.id,
-            "sku_id": a.sku_id,
-            "association_id": a.association_id,
-            "offer_id": a.offer_id,
-            "quantity": a.quantity,
-            "pinned": a.pinned,
-            "minimum_waived": a.minimum_waived,
-            "producer_price_cents": a.producer_price_cents,
-            "product_id": a.product_id,
-            "product_version": a.product_version,
-            "created_at": created,
-        }
-        for a in plan.allocations
-    ]
-    delivery = {
-        association_id: [
+    await insert_rows(
+        session,
+        _allocations,
+        [
             {
+                "id": new_id(),
+                "cycle_id": cycle.id,
                 "sku_id": a.sku_id,
+                "association_id": a.association_id,
+                "offer_id": a.offer_id,
                 "quantity": a.quantity,
+                "pinned": a.pinned,
+                "minimum_waived": a.minimum_waived,
                 "producer_price_cents": a.producer_price_cents,
                 "product_id": a.product_id,
                 "product_version": a.product_version,
+                "created_at": created,
             }
             for a in planned
-        ]
-        for association_id, planned in plan.delivery().items()
-    }
-    # the orders and their lines change only through their lifecycle
-    await lifecycle.confirm_at_close(
-        session, cycle.id, final_totals=final_total, final_price=final_price
+        ],
     )
-    if allocations:
-        await session.execute(sa.insert(_allocations), allocations)
+    delivery = delivery_of(planned)
     delivery_orders: list[dict[str, Any]] = [
         {
             "id": new_id(),
@@ -240,23 +279,31 @@ async def aggregate(
             "status": DeliveryOrderStatus.open,
             "created_at": created,
         }
-        for association_id in sorted(delivery)
+        for association_id in delivery
     ]
-    if delivery_orders:
-        await session.execute(sa.insert(_delivery_orders), delivery_orders)
-        await session.execute(
-            sa.insert(_delivery_lines),
-            [
-                {**goods, "id": new_id(), "delivery_order_id": d["id"]}
-                for d in delivery_orders
-                for goods in delivery[d["association_id"]]
-            ],
-        )
+    await insert_rows(session, _delivery_orders, delivery_orders)
+    await insert_rows(
+        session,
+        _delivery_lines,
+        [
+            {
+                "id": new_id(),
+                "delivery_order_id": d["id"],
+                "sku_id": a.sku_id,
+                "quantity": a.quantity,
+                "producer_price_cents": a.producer_price_cents,
+                "product_id": a.product_id,
+                "product_version": a.product_version,
+            }
+            for d in delivery_orders
+            for a in delivery[d["association_id"]]
+        ],
+    )
     cycles.event(
         session,
         "cycle.aggregated",
         cycle_id=cycle.id,
-        orders=len(orders),
+        orders=orders_confirmed,
         skus={s: str(demand[s]) for s in sku_ids},
         delivery_orders=len(delivery),
     )

@@ -6,11 +6,13 @@ rolls back when it raises; services only ``flush()``.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
@@ -136,3 +138,39 @@ async def _run_hooks(session: AsyncSession, name: str) -> None:
             await hook()
         except Exception:
             log.exception("%s hook failed", name)
+
+
+async def insert_rows(
+    session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert many rows of ``table`` (every row with the same keys) in one statement.
+
+    On PostgreSQL: ``INSERT … SELECT … FROM unnest(one array per column)``, one statement
+    with one parameter per column, which the server plans once; executemany sends batches
+    of thousands of parameters instead (about 4 times slower for the close's 10k rows).
+    JSON values travel as text and are cast on the server. Elsewhere: Core executemany.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        await session.execute(sa.insert(table), list(rows))
+        return
+    columns = [c for c in table.columns if c.name in rows[0]]
+    arrays, selected, params = [], [], {}
+    for i, column in enumerate(columns):
+        values = [row[column.name] for row in rows]
+        if isinstance(column.type, sa.JSON):
+            values = [json.dumps(v) for v in values]
+            arrays.append(f"CAST(:c{i} AS TEXT[])")
+            selected.append(f"CAST(u.c{i} AS JSON)")
+        else:
+            arrays.append(f"CAST(:c{i} AS {column.type.compile(dialect=dialect)}[])")
+            selected.append(f"u.c{i}")
+        params[f"c{i}"] = values
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "  # noqa: S608
+        f"SELECT {', '.join(selected)} FROM unnest({', '.join(arrays)}) AS u({names})"
+    )
+    await session.execute(sa.text(statement), params)

@@ -39,6 +39,8 @@ def split_largest_remainder(
     """
     if total < 0:
         raise ValueError("cannot split a negative total")
+    if all(type(w) is int for w in weights):
+        return _split_integers(total, weights, order)  # type: ignore[arg-type]
     exact = [Fraction(w) for w in weights]
     if any(w < 0 for w in exact):
         raise ValueError("weights must not be negative")
@@ -52,6 +54,28 @@ def split_largest_remainder(
     left = total - sum(shares)
     rank = list(order) if order is not None else list(range(len(exact)))
     by_remainder = sorted(range(len(exact)), key=lambda i: (-(quotas[i] - shares[i]), rank[i]))
+    for i in by_remainder[:left]:
+        shares[i] += 1
+    return shares
+
+
+def _split_integers(total: int, weights: Sequence[int], order: Sequence[int] | None) -> list[int]:
+    """``split_largest_remainder`` for integer weights, in integers: every quota
+    ``total * w / whole`` has the denominator ``whole``, so the floors and the remainders'
+    order come from ``divmod`` alone (the same shares, without a Fraction per weight; the
+    close splits pack steps thousands of times)."""
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must not be negative")
+    whole = sum(weights)
+    if whole == 0:
+        if total == 0:
+            return [0] * len(weights)
+        raise ValueError("cannot split a positive total over zero weights")
+    parts = [divmod(total * w, whole) for w in weights]
+    shares = [share for share, _ in parts]
+    left = total - sum(shares)
+    rank = list(order) if order is not None else list(range(len(weights)))
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-parts[i][1], rank[i]))
     for i in by_remainder[:left]:
         shares[i] += 1
     return shares

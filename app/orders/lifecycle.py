@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.principal import Principal
+from app.core.db import insert_rows
 from app.core.ids import new_id
 from app.core.money import cents_times
 from app.core.timeutil import utcnow
@@ -209,7 +210,10 @@ async def confirm_at_close(
     final_price: Mapping[str, int],
 ) -> None:
     """Confirm every placed order of a closing cycle: set-based, for tens of thousands of
-    lines (ORM bulk UPDATE by primary key, then one UPDATE … FROM per chunk of SKUs)."""
+    lines (ORM bulk UPDATE by primary key, then one UPDATE … FROM per chunk of SKUs).
+
+    The portable way (SQLite); ``confirm_at_close_in_sql`` does the same on PostgreSQL
+    without the lines ever leaving the server."""
     if not final_totals:
         return
     await session.execute(
@@ -223,14 +227,92 @@ async def confirm_at_close(
     for start in range(0, len(sku_ids), _PRICES_PER_STATEMENT):
         chunk = sku_ids[start : start + _PRICES_PER_STATEMENT]
         await session.execute(_confirm_statement(cycle_id, final_price, chunk))
-    await session.execute(
-        sa.insert(_events),
+    await _confirmed_events(session, cycle_id, final_totals)
+
+
+async def _confirmed_events(
+    session: AsyncSession, cycle_id: str, final_totals: Mapping[str, int]
+) -> None:
+    await insert_rows(
+        session,
+        _events,
         _bulk_events(
             OrderEventType.confirmed,
             cycle_id,
             ((oid, {"final_total_cents": total}) for oid, total in final_totals.items()),
         ),
     )
+
+
+@dataclass(frozen=True)
+class ConfirmedOrder:
+    id: str
+    payment_method: str
+    total_cents: int
+    final_total_cents: int
+
+
+# One statement, one pass over the lines: the lines of the cycle's placed orders get their
+# final price, ``min(unit price, final price)``, and return their ``line_amount`` (rounded
+# half up to the cent: numeric arithmetic is exact, and ``round`` of a positive numeric is
+# half up); the orders get the sum as final total (0 for an order without lines). Every
+# part sees the same snapshot, so the lines updated are exactly those of the orders
+# confirmed.
+_CONFIRM = sa.text(
+    """
+    WITH lines AS (
+        UPDATE order_lines AS ln SET confirmed_quantity = ln.quantity,
+            final_unit_price_cents = least(ln.unit_price_cents, p.price)
+        FROM close_final_prices AS p, orders AS o
+        WHERE ln.sku_id = p.sku_id AND o.id = ln.order_id
+            AND o.cycle_id = :cycle_id AND o.status = :placed
+        RETURNING ln.order_id, round(ln.final_unit_price_cents * ln.quantity) AS amount
+    ), totals AS (
+        SELECT order_id, sum(amount) AS total FROM lines GROUP BY order_id
+    )
+    UPDATE orders AS o SET status = :confirmed, final_total_cents = COALESCE(t.total, 0)
+    FROM orders AS placed LEFT JOIN totals AS t ON t.order_id = placed.id
+    WHERE o.id = placed.id AND placed.cycle_id = :cycle_id AND placed.status = :placed
+    RETURNING o.id, o.payment_method, o.total_cents, o.final_total_cents
+    """
+)
+
+
+async def confirm_at_close_in_sql(
+    session: AsyncSession, cycle_id: str, *, final_price: Mapping[str, int]
+) -> list[ConfirmedOrder]:
+    """``confirm_at_close`` on PostgreSQL, for hundreds of thousands of lines, in one
+    statement: the lines are never loaded, and each is read once, to set its final price
+    and add its amount to its order's final total. Returns the orders confirmed.
+
+    The SKUs' final prices go into an analysed temporary table first: joined to an
+    ``unnest`` of arrays (no statistics), PostgreSQL hashed the lines and probed them with
+    the prices, so it updated the lines in hash order, all over the table (16 s instead of
+    8 s at 1M lines, once the table is larger than the shared buffers)."""
+    sku_ids = sorted(final_price)
+    await session.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE close_final_prices "
+            "(sku_id VARCHAR(36) PRIMARY KEY, price INTEGER NOT NULL)"
+        )
+    )
+    await session.execute(
+        sa.text(
+            "INSERT INTO close_final_prices SELECT * FROM "
+            "unnest(CAST(:sku_ids AS VARCHAR[]), CAST(:prices AS INTEGER[]))"
+        ),
+        {"sku_ids": sku_ids, "prices": [final_price[s] for s in sku_ids]},
+    )
+    await session.execute(sa.text("ANALYZE close_final_prices"))
+    states = {
+        "cycle_id": cycle_id,
+        "placed": OrderStatus.placed,
+        "confirmed": OrderStatus.confirmed,
+    }
+    confirmed = [ConfirmedOrder(*row) for row in await session.execute(_CONFIRM, states)]
+    await session.execute(sa.text("DROP TABLE close_final_prices"))
+    await _confirmed_events(session, cycle_id, {o.id: o.final_total_cents for o in confirmed})
+    return confirmed
 
 
 # --- at the collection centre -------------------------------------------------------------
