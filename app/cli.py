@@ -276,6 +276,9 @@ def demo(
         f"{local_time(result.run.open_cycle['closes_at'])}: log in as a buyer and "
         "POST /api/v1/orders",
     )
+    table.add_row(
+        "public catalogue", f"http://{host}:{port}/api/v1/skus (no login: the shop window)"
+    )
     table.add_row("API docs", f"http://{host}:{port}/docs")
     table.add_row("health", f"http://{host}:{port}/healthz  ·  /readyz")
     table.add_row("platform admin", f"{result.admin.email} / {result.admin.password}")

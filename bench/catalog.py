@@ -359,6 +359,7 @@ def table(sizes: list[Size]) -> str:
 
 def chart(sizes: list[Size], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -375,6 +376,7 @@ def chart(sizes: list[Size], path: Path) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(xs, [f"{x:,}" for x in xs])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("SKUs in the catalogue (pages of 50)")
     ax.set_ylabel("server CPU per page (ms)")
     ax.set_title("GET /skus: CPU per page, Minga and its floor (1 uvicorn worker)")

@@ -124,6 +124,12 @@ class Builder:
                 },
             },
         )
+        # the network's shop window: its published catalogue readable without logging in
+        await self.api.put(
+            f"/networks/{w.network['id']}/public-catalogue",
+            w.network_admin,
+            {"public_catalogue": True},
+        )
 
     async def centre(self) -> None:
         w, net = self.world, data.NETWORK

@@ -42,7 +42,8 @@ AUTH = responses(Unauthenticated, accounts_exc.InsufficientRole, accounts_exc.Or
 # an anonymous page is the same for everyone: shared caches (a reverse proxy, a CDN) may keep
 # it a minute and must ask again with its ETag after that
 PUBLIC_CACHE_CONTROL = "public, max-age=60"
-PUBLIC_VARY = "Accept-Language, Authorization, X-API-Key"
+# (the language middleware adds Accept-Language to every answer's Vary)
+PUBLIC_VARY = "Authorization, X-API-Key"
 
 
 def _answer(request: Request, body: bytes, etag: str, *, anonymous: bool) -> Response:
