@@ -1,8 +1,8 @@
 """order lines keep half of each page free, so that the close's update of every line of a
 cycle is a HOT update (docs/bench-close-cycle.md)
 
-Revision ID: 0019_order_lines_fillfactor
-Revises: 0018_route_constraints
+Revision ID: 0020_order_lines_fillfactor
+Revises: 0019_public_catalogue
 Create Date: 2026-12-03 13:50:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019_order_lines_fillfactor"
-down_revision: str | None = "0018_route_constraints"
+revision: str = "0020_order_lines_fillfactor"
+down_revision: str | None = "0019_public_catalogue"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
