@@ -116,6 +116,7 @@ RULES_BEYOND_THE_SCHEMA: dict[str, str] = {
     "not_an_approved_supplier": "the association named must be an approved supplier of the SKU",
     "card_payments_unavailable": "card payments need a Stripe key, which the deployment lacks",
     "idempotency_key_reused": "the same generated Idempotency-Key came with another body",
+    "current_password_wrong": "a password change must give the account's current password",
 }
 # Schema-valid requests refused as `validation_error` where the fix belongs to app/accounts,
 # which another change is rewriting: (operation, field) → what the schema does not say.

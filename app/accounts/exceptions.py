@@ -125,3 +125,8 @@ class InvitationExpired(Conflict):
 class InvitationLoginRequired(Conflict):
     code = "invitation_login_required"
     title = "Log in as the invited person to accept this invitation"
+
+
+class CurrentPasswordWrong(InvalidInput):
+    code = "current_password_wrong"
+    title = "The current password is not right"

@@ -84,6 +84,8 @@ class User(SQLModel, table=True):
     # the language answers are in when the request names none (es, en); None: the network's
     language: str | None = Field(default=None, sa_type=String(8))
     created_at: datetime = timestamp()
+    # when the password last changed: access tokens issued before it no longer work
+    credentials_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Membership(SQLModel, table=True):

@@ -31,16 +31,19 @@ from app.accounts.schemas import (
     NetworkInvitationPublic,
     OrganizationCreate,
     OrganizationPublic,
+    PasswordChange,
     TokenPublic,
 )
 from app.api.deps import (
     CurrentPrincipal,
     CurrentUser,
     PlatformAdmin,
+    PrincipalOrAnonymous,
     SessionDep,
     SessionmakerDep,
     SettingsDep,
     UserRequired,
+    require,
 )
 from app.api.ids import IdPath, IdQuery
 from app.core.pagination import Page, PageParamsDep
@@ -94,6 +97,43 @@ async def read_me(session: SessionDep, user: CurrentUser) -> MePublic:
 )
 async def update_me(session: SessionDep, user: CurrentUser, body: MeUpdate) -> MePublic:
     return await service.update_me(session, user, body)
+
+
+@router.post(
+    "/me/password",
+    response_model=TokenPublic,
+    tags=["auth"],
+    summary="Change my password: the tokens issued before stop working; here is a new one",
+    responses=responses(
+        Unauthenticated,
+        UserRequired,
+        exc.CurrentPasswordWrong,
+        WeakPassword,
+        exc.LoginThrottled,
+        InvalidInput,
+    ),
+)
+async def change_my_password(
+    request: Request,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    caller: PrincipalOrAnonymous,
+    body: PasswordChange,
+) -> TokenPublic:
+    # the caller is read outside any transaction: the change runs transactions of its own
+    # (the throttle's count must commit even when the password is wrong)
+    user = require(caller)
+    if user.user_id is None:
+        raise UserRequired()
+    token = await authentication.change_password(
+        sessionmaker,
+        settings,
+        user,
+        current=body.current_password,
+        new=body.new_password,
+        client_address=request.client.host if request.client else "unknown",
+    )
+    return TokenPublic(access_token=token.token, expires_at=token.expires_at)
 
 
 @router.post(

@@ -156,6 +156,11 @@ def _name_not_nullable(schema: dict[str, Any]) -> None:
     field.pop("default", None)
 
 
+class PasswordChange(Strict):
+    current_password: str = Field(max_length=passwords.MAX_LENGTH)
+    new_password: Password
+
+
 class MeUpdate(Strict):
     """What a person may change of their own account; a field left out stays as it is."""
 

@@ -13,7 +13,7 @@ from app.accounts import authentication
 from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
-from app.core.i18n import note_user
+from app.core.i18n import N_, note_user
 from app.core.problems import Forbidden, Unauthenticated
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -66,7 +66,8 @@ async def _principal(
 
 
 def _unauthenticated() -> Unauthenticated:
-    return Unauthenticated("Log in with POST /api/v1/auth/token or send an X-API-Key")
+    # N_: returned, not raised here, so the extraction needs the mark to find it
+    return Unauthenticated(N_("Log in with POST /api/v1/auth/token or send an X-API-Key"))
 
 
 async def get_principal(
