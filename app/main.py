@@ -28,6 +28,7 @@ from app.core.security import configure_password_hashing
 from app.core.stamps import StampListener
 from app.flows.settlement import resume_settlements
 from app.flows.wiring import wire
+from app.jobs.local import LocalRunner
 from app.orders.scheduler import Scheduler
 from app.public.router import router as public_router
 
@@ -58,12 +59,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # this worker follows the catalogue's changes from everywhere (PostgreSQL's LISTEN)
     listener = StampListener(app.state.engine)
     listener.start()
+    # the embedded database runs the jobs (and the cycles' tick) in this process; on
+    # PostgreSQL `minga worker` runs them, and each API process still ticks the cycles
+    runner = None
     scheduler = None
-    if settings.scheduler_enabled:
+    if settings.is_sqlite and settings.jobs_in_process:
+        runner = LocalRunner(app.state.sessionmaker, settings, periodic=settings.scheduler_enabled)
+        runner.start()
+    elif settings.scheduler_enabled:
         scheduler = Scheduler(app.state.sessionmaker, settings, settings.scheduler_interval_seconds)
         scheduler.start()
     log.info("minga %s ready", __version__)
     yield
+    if runner is not None:
+        await runner.stop()
     if scheduler is not None:
         await scheduler.stop()
     await listener.stop()

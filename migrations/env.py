@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.config import get_settings
-from app.core.migrate import render_item
+from app.core.migrate import include_name, render_item
 from app.models import metadata
 
 config = context.config
@@ -31,6 +31,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=True,
         render_item=render_item,
+        include_name=include_name,
     )
 
 

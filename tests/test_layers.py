@@ -9,6 +9,9 @@ import pytest
 
 APP = Path(__file__).resolve().parents[1] / "app"
 ORDER = [
+    "jobs",
+    "events",
+    "notifications",
     "accounts",
     "catalog",
     "brands",

@@ -230,3 +230,19 @@ class NetworkInvitation(SQLModel, table=True):
     )
     created_at: datetime = timestamp()
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AccountToken(SQLModel, table=True):
+    """A single-use, expiring token mailed to a person: to reset a forgotten password, or to
+    confirm a new e-mail address (``new_email``). Only its SHA-256 is stored."""
+
+    __tablename__ = "account_tokens"
+
+    id: str = id_field()
+    user_id: str = Field(max_length=36, foreign_key="users.id", ondelete="CASCADE", index=True)
+    purpose: str = Field(sa_type=String(16))  # password_reset, email_change
+    token_hash: str = Field(max_length=64, unique=True)
+    new_email: str | None = Field(default=None, max_length=254)
+    created_at: datetime = timestamp()
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -71,6 +71,35 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     scheduler_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
 
+    # Background jobs (app/jobs): on PostgreSQL `minga worker` runs them (procrastinate); on
+    # the embedded SQLite the API process does, unless jobs_in_process is off (the tests run
+    # them when they choose). A worker that sends no heartbeat for jobs_stalled_after_seconds
+    # is dead: its jobs run again.
+    jobs_in_process: bool = True
+    jobs_heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
+    jobs_stalled_after_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    # E-mail (app/notifications): through this SMTP server, or, with no host, written as .eml
+    # files to mail_dir (development and the demo). A message a worker is sending is its own
+    # for notification_lease_seconds (longer than an SMTP conversation may take).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True  # STARTTLS on a plain connection (port 587)
+    smtp_tls: bool = False  # TLS from the first byte (port 465)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    mail_from: str = "Minga <no-reply@minga.localhost>"
+    mail_dir: str = "./mail"
+    notification_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
+    # buyers are reminded this many hours before a cycle closes
+    cycle_closing_reminder_hours: int = Field(default=2, ge=1, le=168)
+
+    # Account e-mails: a password-reset or e-mail-change link works once, for this long; at
+    # most password_reset_per_hour requests per address and per account in an hour.
+    account_token_minutes: int = Field(default=60, ge=5, le=60 * 24 * 7)
+    password_reset_per_hour: int = Field(default=5, ge=1)
+
     osrm_url: str | None = None
     route_detour_factor: float = 1.3
     route_speed_kmh: float = 35.0

@@ -38,6 +38,12 @@ def downgrade(database_url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """What autogenerate compares: every table but procrastinate's, which its own schema file
+    makes (``migrations/procrastinate_*.sql``, applied by a revision on PostgreSQL)."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render the app's own column types as plain SQLAlchemy ones in migration files."""
     if type_ == "type" and isinstance(obj, AutoString):

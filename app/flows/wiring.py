@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import served
 from app.core.config import Settings
-from app.flows import closing, settlement
+from app.events import service as events
+from app.flows import closing, jobs, settlement, telling
 from app.fulfilment import access
 from app.orders import cycles, payments_port, standing
 from app.payments.order_payments import OrderPayments
@@ -40,3 +41,5 @@ def wire() -> None:
     cycles.hooks.on_open[:] = [standing.place_on_open]
     cycles.hooks.closer = closing.close_at_cut_off
     cycles.hooks.every_tick[:] = [settlement.resume_settlements, reconcile_now_and_then]
+    assert jobs.TASK_MODULES  # the tasks are declared (app/flows/jobs.py)
+    events.subscribers[:] = [telling.notify_people]

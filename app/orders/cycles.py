@@ -9,24 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import exists, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from app.accounts import audit
 from app.accounts.exceptions import NetworkNotFound
-from app.accounts.models import Organization, OrganizationKind, Role
+from app.accounts.models import NetworkAssociation, Organization, OrganizationKind, Role
 from app.accounts.principal import Principal
 from app.brands import names
 from app.core.config import Settings
 from app.core.i18n import _l
 from app.core.pagination import PageParams, paginate
+from app.events import service as events
+from app.events.models import DomainEvent
 from app.orders.exceptions import CycleNotFound, CycleNotOpen, InvalidCycle
-from app.orders.models import DEFAULT_FLOOR_PERCENT, CycleStatus, OrderCycle, OrderEvent
+from app.orders.models import (
+    DEFAULT_FLOOR_PERCENT,
+    CycleStatus,
+    Order,
+    OrderCycle,
+    OrderEvent,
+)
 from app.orders.schemas import CycleCreate, CyclePublic
 
 _table: Any = OrderCycle.__table__  # type: ignore[attr-defined]
@@ -205,7 +213,70 @@ async def transition(
     cycle = await session.get(OrderCycle, cycle_id)
     if cycle is not None:
         await session.refresh(cycle)
+        told = TOLD.get(target)
+        if told is not None:
+            await tell(session, told, cycle)
     return True
+
+
+# the cycle's changes that people and integrators hear of (app/events)
+TOLD = {CycleStatus.open: "cycle.opened", CycleStatus.closed: "cycle.closed"}
+
+
+async def remind_closing(session: AsyncSession, settings: Settings, now: datetime) -> int:
+    """Tell the buyers of every open cycle that closes within the reminder's hours (once per
+    cycle: the event's key is the cycle)."""
+    soon = now + timedelta(hours=settings.cycle_closing_reminder_hours)
+    due = await session.scalars(
+        select(OrderCycle).where(
+            OrderCycle.status == CycleStatus.open,
+            col(OrderCycle.closes_at) > now,
+            col(OrderCycle.closes_at) <= soon,
+            ~exists().where(
+                col(DomainEvent.type) == "cycle.closing", col(DomainEvent.key) == OrderCycle.id
+            ),
+        )
+    )
+    told = 0
+    for cycle in due:
+        await tell(session, "cycle.closing", cycle, hours=settings.cycle_closing_reminder_hours)
+        told += 1
+    return told
+
+
+async def audience(session: AsyncSession, cycle: OrderCycle) -> list[str]:
+    """Who may hear of a cycle: its network, centre and associations, and the buyers who
+    order from the network."""
+    associations = await session.scalars(
+        select(NetworkAssociation.association_id).where(
+            NetworkAssociation.network_id == cycle.network_id
+        )
+    )
+    buyers = await session.scalars(
+        select(col(Order.buyer_id))
+        .join(OrderCycle, col(OrderCycle.id) == col(Order.cycle_id))
+        .where(OrderCycle.network_id == cycle.network_id)
+        .distinct()
+    )
+    return [cycle.network_id, cycle.collection_centre_id, *associations, *buyers]
+
+
+async def tell(session: AsyncSession, type_: str, cycle: OrderCycle, **extra: Any) -> None:
+    await events.emit(
+        session,
+        type_,
+        key=cycle.id,
+        audience=await audience(session, cycle),
+        payload={
+            "cycle_id": cycle.id,
+            "network_id": cycle.network_id,
+            "status": cycle.status,
+            "opens_at": cycle.opens_at,
+            "closes_at": cycle.closes_at,
+            "delivery_date": cycle.delivery_date,
+        }
+        | extra,
+    )
 
 
 CycleHook = Callable[[AsyncSession, Settings, OrderCycle, datetime], Awaitable[None]]

@@ -62,6 +62,12 @@ async def tick(
             log.exception("closing cycle %s failed", cycle_id)
             JOB_FAILURES.labels("cycle_close").inc()
             result.failed.append(cycle_id)
+    try:
+        async with transaction(sessionmaker) as session:
+            await cycles.remind_closing(session, settings, now)
+    except Exception:
+        log.exception("reminding buyers of closing cycles failed")
+        JOB_FAILURES.labels("cycle_closing").inc()
     for hook in cycles.hooks.every_tick:
         try:
             await hook(sessionmaker, settings)

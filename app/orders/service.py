@@ -35,6 +35,7 @@ from app.core.money import cents_times
 from app.core.pagination import PageParams, paginate
 from app.core.quantity import is_multiple
 from app.core.timeutil import utcnow
+from app.events import service as events
 from app.orders import lifecycle, stock
 from app.orders.cycles import ensure_open, get_cycle, locked_for_orders
 from app.orders.exceptions import (
@@ -246,7 +247,20 @@ async def store(
         total_cents=order.total_cents,
     )
     after_commit(session, _count_order)
+    await tell(session, "order.placed", order, cycle.network_id)
     return order
+
+
+async def tell(session: AsyncSession, type_: str, order: Order, network_id: str) -> None:
+    """Record the order's change as an event (app/events), with the order as it is now."""
+    public = (await order_publics(session, [order]))[0]
+    await events.emit(
+        session,
+        type_,
+        key=f"{order.id}:{order.updated_at.isoformat()}" if type_ == "order.changed" else order.id,
+        audience=[order.buyer_id, network_id],
+        payload={"order": public.model_dump(mode="json")},
+    )
 
 
 async def place(
@@ -430,6 +444,7 @@ async def change_order(
         now=now,
     )
     await session.flush()
+    await tell(session, "order.changed", order, cycle.network_id)
     return order
 
 
@@ -447,6 +462,7 @@ async def cancel_order(session: AsyncSession, principal: Principal, order_id: st
     await stock.release(session, cycle.id, {line.sku_id: line.quantity for line in lines})
     lifecycle.cancel(session, order, actor=principal, now=now)
     await session.flush()
+    await tell(session, "order.cancelled", order, cycle.network_id)
     return order
 
 
@@ -759,7 +775,7 @@ async def place_on_terms(
             "created_at": now,
         },
     )
-    return OrderPublic.model_construct(
+    public = OrderPublic.model_construct(
         id=order_id,
         cycle_id=found.id,
         buyer_id=data.buyer_id,
@@ -776,6 +792,14 @@ async def place_on_terms(
         created_at=now,
         updated_at=now,
     )
+    await events.emit(
+        conn,
+        "order.placed",
+        key=order_id,
+        audience=[data.buyer_id, found.network_id],
+        payload={"order": public.model_dump(mode="json")},
+    )
+    return public
 
 
 def count_placed() -> None:
