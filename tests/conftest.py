@@ -103,6 +103,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         login_max_failures_per_address=12,
         log_level="WARNING",
         scheduler_enabled=False,
+        jobs_in_process=False,  # the tests run the jobs when they choose (tests/utils/jobs.py)
         # cheap hashes keep the suite fast; production keeps argon2's default cost
         argon2_time_cost=1,
         argon2_memory_kib=1024,
@@ -128,6 +129,8 @@ async def empty_tables(app: FastAPI) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables) if t.name not in SEEDED_TABLES]
     async with app.state.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # procrastinate's tables too: a job deferred in one test is not run in the next
+            tables += ["procrastinate_jobs", "procrastinate_periodic_defers"]
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
