@@ -23,9 +23,11 @@ from sqlmodel import col, select
 
 from app.accounts import audit
 from app.accounts.principal import Principal
+from app.brands import names
 from app.core.i18n import _l
 from app.core.money import split_largest_remainder
 from app.core.quantity import quantize
+from app.events import service as events
 from app.fulfilment import access
 from app.fulfilment.consolidation import milli, of_milli
 from app.fulfilment.exceptions import (
@@ -199,7 +201,47 @@ async def deliver(
             ],
         },
     )
+    await _tell_delivered(session, shipment, cycle, items)
     return shipment
+
+
+async def _tell_delivered(
+    session: AsyncSession, shipment: Shipment, cycle: OrderCycle, items: Sequence[ShipmentItem]
+) -> None:
+    """The buyer hears what arrived: each product as confirmed, as packed (a shortfall at the
+    centre cuts it) and what went back with the driver, and why."""
+    sku_names = await names.skus(session, [i.sku_id for i in items])
+    by_sku: dict[str, dict[str, Any]] = {}
+    for item in items:
+        row = by_sku.setdefault(
+            item.sku_id,
+            {
+                "sku_id": item.sku_id,
+                "sku_name": sku_names.get(item.sku_id, item.sku_id),
+                "confirmed": Decimal(0),
+                "packed": Decimal(0),
+                "returned": Decimal(0),
+                "reason": None,
+            },
+        )
+        row["confirmed"] += item.confirmed_at_close
+        row["packed"] += item.quantity
+        row["returned"] += item.returned_quantity
+        row["reason"] = row["reason"] or item.return_reason
+    await events.emit(
+        session,
+        "shipment.delivered",
+        key=shipment.id,
+        audience=[shipment.buyer_id, shipment.collection_centre_id, cycle.network_id],
+        payload={
+            "shipment_id": shipment.id,
+            "cycle_id": cycle.id,
+            "buyer_id": shipment.buyer_id,
+            "received_by": shipment.received_by,
+            "delivered_at": shipment.delivered_at,
+            "items": [by_sku[s] for s in sorted(by_sku, key=lambda s: by_sku[s]["sku_name"])],
+        },
+    )
 
 
 async def fail(

@@ -8,14 +8,17 @@ written to ``mail_dir`` as ``.eml`` files when no SMTP server is configured.
 from __future__ import annotations
 
 import email.utils
+from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import anyio
+from babel.dates import format_date, format_time
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -43,6 +46,19 @@ def quantity(value: str | int | float, language: str) -> str:
     return text.replace(".", ",") if language == "es" else text
 
 
+def day(value: str | date, language: str) -> str:
+    """``sábado, 12 de diciembre de 2026`` / ``Saturday, December 12, 2026``."""
+    moment = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_date(moment, format="full", locale=language)
+
+
+def at(value: str | datetime, zone: str, language: str) -> str:
+    """A moment in the cycle's time zone, as people there read it."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{format_date(local, 'full', locale=language)}, {format_time(local, 'HH:mm')}"
+
+
 @lru_cache(maxsize=4)
 def environment(language: str) -> Environment:
     env = Environment(
@@ -59,6 +75,8 @@ def environment(language: str) -> Environment:
     )
     env.filters["money"] = lambda cents, currency: money(cents, currency, language)
     env.filters["qty"] = lambda value: quantity(value, language)
+    env.filters["day"] = lambda value: day(value, language)
+    env.filters["moment"] = lambda value, zone: at(value, zone, language)
     return env
 
 

@@ -19,11 +19,13 @@ from app.accounts import audit
 from app.accounts.exceptions import NetworkNotFound, OrganizationNotFound
 from app.accounts.models import Organization, OrganizationKind
 from app.accounts.principal import Principal
+from app.brands import names
 from app.brands.models import Brand, BrandSku
 from app.core.config import Settings
 from app.core.pagination import PageParams, paginate
 from app.core.problems import Problem
 from app.core.quantity import is_multiple
+from app.events import service as events
 from app.orders import stock
 from app.orders.exceptions import InvalidOrder, StandingOrderNotFound
 from app.orders.models import OrderCycle, PaymentMethod, StandingOrder, StandingOrderRun
@@ -259,7 +261,36 @@ async def place_standing_orders(
             )
         )
         await session.flush()
+        await _tell(session, standing, cycle, order_id, skipped)
     return placed
+
+
+async def _tell(
+    session: AsyncSession,
+    standing: StandingOrder,
+    cycle: OrderCycle,
+    order_id: str | None,
+    skipped: Sequence[SkippedLine],
+) -> None:
+    """The buyer hears of every run: the order it placed and what it left out, or why it
+    placed none (a standing order never fails silently)."""
+    sku_names = await names.skus(session, [s.sku_id for s in skipped])
+    await events.emit(
+        session,
+        "standing_order.placed" if order_id else "standing_order.failed",
+        key=f"{standing.id}:{cycle.id}",
+        audience=[standing.buyer_id],
+        payload={
+            "standing_order_id": standing.id,
+            "buyer_id": standing.buyer_id,
+            "cycle_id": cycle.id,
+            "order_id": order_id,
+            "skipped": [
+                s.model_dump(mode="json") | {"sku_name": sku_names.get(s.sku_id, s.sku_id)}
+                for s in skipped
+            ],
+        },
+    )
 
 
 async def place_on_open(
