@@ -11,6 +11,7 @@ media folder. One store is made per application (``app.state.object_store``).
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -23,6 +24,10 @@ from app.core.config import Settings
 class ObjectStore(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store ``data`` under ``key`` whole (a reader never sees part of it), replacing it."""
+
+    async def put_if_absent(self, key: str, data: bytes, content_type: str) -> bool:
+        """Store ``data`` under ``key`` unless an object is there already (then ``False``):
+        of two writers of one key, one wins and the other can read what won."""
 
     async def get(self, key: str) -> bytes | None:
         """The object's bytes, or ``None`` when there is none."""
@@ -51,6 +56,9 @@ class LocalStore:
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await to_thread.run_sync(_write, self.path(key), data)
 
+    async def put_if_absent(self, key: str, data: bytes, content_type: str) -> bool:
+        return await to_thread.run_sync(_write_new, self.path(key), data)
+
     async def get(self, key: str) -> bytes | None:
         return await to_thread.run_sync(_read, self.path(key))
 
@@ -65,11 +73,29 @@ def _write(path: Path, data: bytes) -> None:
     partial.replace(path)  # readers never see half a file
 
 
+def _write_new(path: Path, data: bytes) -> bool:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a part of this writer's own, linked under the name only if the name is free
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
+    partial.write_bytes(data)
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        return False
+    finally:
+        partial.unlink()
+    return True
+
+
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
     except (FileNotFoundError, IsADirectoryError):
         return None
+
+
+# what a conditional write answers when another writer got there first
+LOST_RACE = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 class S3Store:
@@ -115,6 +141,23 @@ class S3Store:
             await s3.put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
             )
+
+    async def put_if_absent(self, key: str, data: bytes, content_type: str) -> bool:
+        async with self._client() as s3:
+            try:
+                await s3.put_object(
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    Body=data,
+                    ContentType=content_type,
+                    IfNoneMatch="*",
+                )
+            except s3.exceptions.ClientError as error:
+                # 412: the object is there; 409: a concurrent conditional write is under way
+                if error.response.get("Error", {}).get("Code") in LOST_RACE:
+                    return False
+                raise
+        return True
 
     async def get(self, key: str) -> bytes | None:
         async with self._client() as s3:
