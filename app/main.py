@@ -26,6 +26,7 @@ from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.metrics import MetricsMiddleware, metrics_endpoint
 from app.core.security import configure_password_hashing
 from app.core.stamps import StampListener
+from app.core.storage import object_store
 from app.flows.settlement import resume_settlements
 from app.flows.wiring import wire
 from app.jobs.local import LocalRunner
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.object_store = object_store(settings)  # photos and documents: folder or bucket
 
     install_error_handlers(app)
     install_openapi(app)

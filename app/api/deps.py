@@ -15,6 +15,7 @@ from app.core.config import Settings
 from app.core.db import transaction
 from app.core.i18n import N_, note_user
 from app.core.problems import Forbidden, Unauthenticated
+from app.core.storage import ObjectStore
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -31,8 +32,14 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     return sessionmaker
 
 
+async def get_object_store(request: Request) -> ObjectStore:
+    store: ObjectStore = request.app.state.object_store
+    return store
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+ObjectStoreDep = Annotated[ObjectStore, Depends(get_object_store)]
 
 
 async def get_session(

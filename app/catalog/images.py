@@ -1,7 +1,8 @@
-"""Photos of product sheets: decoded and re-encoded on upload, stored under the media folder.
+"""Photos of product sheets: decoded and re-encoded on upload, kept in the object store.
 
-Files live at ``<media_dir>/products/<product_id>/<image_id>.<ext>`` and are served through
-the API with the sheet's own visibility (a draft's photos are not public).
+Objects are keyed ``products/<product_id>/<image_id>.<ext>`` (files under the media folder,
+or objects in the bucket, app/core/storage.py) and served through the API with the sheet's
+own visibility (a draft's photos are not public).
 
 What is stored is never the uploaded file but its pixels encoded again by Pillow: whatever
 rode along — EXIF (a phone's GPS position), text chunks, ICC blobs, bytes appended after the
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
+from typing import NamedTuple
 
 from anyio import to_thread
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,8 +29,11 @@ from app.catalog.models import ProductImage
 from app.catalog.schemas import ImagePublic
 from app.catalog.service import owned_product, visible_product
 from app.catalog.sheets import image_url
+from app.core.db import after_commit, after_rollback
+from app.core.etag import none_match
 from app.core.i18n import _l
 from app.core.ids import new_id
+from app.core.storage import ObjectStore
 from app.core.timeutil import utcnow
 
 MAX_IMAGES_PER_PRODUCT = 12
@@ -87,19 +91,8 @@ def reencode(data: bytes, content_type: str) -> bytes:
     return out.getvalue()
 
 
-def image_path(media_dir: str, image: ProductImage) -> Path:
-    return Path(media_dir) / "products" / image.product_id / image.filename
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)  # readers never see half a file
-
-
-def remove_file(path: Path) -> None:
-    path.unlink(missing_ok=True)
+def image_key(image: ProductImage) -> str:
+    return f"products/{image.product_id}/{image.filename}"
 
 
 async def add_image(
@@ -108,7 +101,7 @@ async def add_image(
     product_id: str,
     data: bytes,
     *,
-    media_dir: str,
+    store: ObjectStore,
     max_bytes: int,
 ) -> ImagePublic:
     product = await owned_product(session, principal, product_id)
@@ -133,7 +126,11 @@ async def add_image(
         content_type=content_type,
         size_bytes=len(data),
     )
-    await to_thread.run_sync(_write, image_path(media_dir, image), data)
+    # stored before the row exists (no lock is held while the bucket answers); a rollback
+    # takes it back, so no object outlives a failed upload
+    key = image_key(image)
+    await store.put(key, data, content_type)
+    after_rollback(session, lambda: store.delete(key))
     session.add(image)
     product.updated_at = utcnow()
     await session.flush()
@@ -164,9 +161,14 @@ async def _image(session: AsyncSession, product_id: str, image_id: str) -> Produ
 
 
 async def remove_image(
-    session: AsyncSession, principal: Principal, product_id: str, image_id: str, *, media_dir: str
-) -> Path:
-    """Drop the image's row; the caller deletes the returned file once the change is committed."""
+    session: AsyncSession,
+    principal: Principal,
+    product_id: str,
+    image_id: str,
+    *,
+    store: ObjectStore,
+) -> None:
+    """Drop the image's row, and its object once the change is committed."""
     product = await owned_product(session, principal, product_id)
     image = await _image(session, product.id, image_id)
     await session.delete(image)
@@ -188,16 +190,34 @@ async def remove_image(
             None,
         ),
     )
-    return image_path(media_dir, image)
+    key = image_key(image)
+    after_commit(session, lambda: store.delete(key))
+
+
+class StoredImage(NamedTuple):
+    content_type: str
+    etag: str
+    data: bytes | None  # None: the client's copy (If-None-Match) is current
 
 
 async def image_file(
-    session: AsyncSession, principal: Principal, product_id: str, image_id: str, *, media_dir: str
-) -> tuple[Path, str]:
-    """The stored file of an image of a sheet the caller may see, and its content type."""
+    session: AsyncSession,
+    principal: Principal,
+    product_id: str,
+    image_id: str,
+    *,
+    store: ObjectStore,
+    if_none_match: str | None = None,
+) -> StoredImage:
+    """The stored bytes of an image of a sheet the caller may see, and its content type."""
     product = await visible_product(session, principal, product_id)
     image = await _image(session, product.id, image_id)
-    path = image_path(media_dir, image)
-    if not await to_thread.run_sync(path.is_file):
+    # an image's bytes never change (a new photo is a new image), so its id tags them, and a
+    # revalidation costs no read of the store
+    etag = f'"{image.id}"'
+    if none_match(if_none_match, etag):
+        return StoredImage(image.content_type, etag, None)
+    data = await store.get(image_key(image))
+    if data is None:
         raise ImageNotFound("The image's file is missing")
-    return path, image.content_type
+    return StoredImage(image.content_type, etag, data)

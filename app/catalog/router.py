@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi import status as http
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from app.accounts.exceptions import InsufficientRole, NotAnAssociation, OrganizationNotFound
-from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.deps import CurrentPrincipal, ObjectStoreDep, SessionDep, SettingsDep
 from app.api.ids import IdPath, IdQuery, RequiredIdQuery
 from app.catalog import categories, images, importer, lifecycle, service, versions
 from app.catalog import exceptions as exc
@@ -252,37 +252,50 @@ async def add_image(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    store: ObjectStoreDep,
     product_id: IdPath,
     file: Upload,
 ) -> ImagePublic:
     data = await file.read(settings.max_upload_bytes + 1)
     return await images.add_image(
-        session,
-        principal,
-        product_id,
-        data,
-        media_dir=settings.media_dir,
-        max_bytes=settings.max_upload_bytes,
+        session, principal, product_id, data, store=store, max_bytes=settings.max_upload_bytes
     )
 
 
 @router.get(
     "/products/{product_id}/images/{image_id}",
-    response_class=FileResponse,
+    response_class=Response,
     summary="The photo's file",
-    responses=responses(exc.ProductNotFound, exc.ImageNotFound) | AUTH,
+    responses={
+        200: {
+            "content": {t: {} for t in images.PILLOW_FORMATS},
+            "description": "The photo, as stored",
+        }
+    }
+    | NOT_MODIFIED_RESPONSE
+    | responses(exc.ProductNotFound, exc.ImageNotFound)
+    | AUTH,
 )
 async def read_image(
+    request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
-    settings: SettingsDep,
+    store: ObjectStoreDep,
     product_id: IdPath,
     image_id: IdPath,
-) -> FileResponse:
-    path, content_type = await images.image_file(
-        session, principal, product_id, image_id, media_dir=settings.media_dir
+) -> Response:
+    image = await images.image_file(
+        session,
+        principal,
+        product_id,
+        image_id,
+        store=store,
+        if_none_match=request.headers.get("if-none-match"),
     )
-    return FileResponse(path, media_type=content_type, headers={"Cache-Control": CACHE_CONTROL})
+    headers = {"ETag": image.etag, "Cache-Control": CACHE_CONTROL}
+    if image.data is None:
+        return Response(status_code=http.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(image.data, media_type=image.content_type, headers=headers)
 
 
 @router.delete(
@@ -293,14 +306,10 @@ async def read_image(
 async def remove_image(
     session: SessionDep,
     principal: CurrentPrincipal,
-    settings: SettingsDep,
-    background: BackgroundTasks,
+    store: ObjectStoreDep,
     product_id: IdPath,
     image_id: IdPath,
 ) -> Response:
-    path = await images.remove_image(
-        session, principal, product_id, image_id, media_dir=settings.media_dir
-    )
-    # The session commits before the answer is sent; the file goes only after that.
-    background.add_task(images.remove_file, path)
+    # the object goes once the session has committed (images.remove_image)
+    await images.remove_image(session, principal, product_id, image_id, store=store)
     return Response(status_code=http.HTTP_204_NO_CONTENT)

@@ -118,6 +118,17 @@ class Settings(BaseSettings):
     max_multipart_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     media_dir: str = "./media"
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    # Photos and issued documents go to this bucket through the S3 API when it is set
+    # (AWS, MinIO, Garage…), to media_dir otherwise (app/core/storage.py).
+    s3_bucket: str | None = None
+    # the service's address when it is not AWS, e.g. http://minio:9000
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    # no key given: botocore's own chain (AWS_* variables, profile, instance role)
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # keys start with it ("minga/" puts everything under minga/ in a shared bucket)
+    s3_prefix: str = ""
     log_level: str = "INFO"
     cors_origins: list[str] = []
     public_base_url: str = ""  # MINGA_PUBLIC_BASE_URL; see DEV_PUBLIC_BASE_URL

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
 from app.accounts.models import Role
-from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
+from app.api.deps import (
+    CurrentPrincipal,
+    ObjectStoreDep,
+    SessionDep,
+    SessionmakerDep,
+    SettingsDep,
+)
 from app.api.ids import IdPath, IdQuery
 from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.idempotency import (
@@ -19,14 +24,14 @@ from app.core.idempotency import (
     IdempotencyKeyReused,
 )
 from app.core.pagination import Page, PageParamsDep
-from app.core.printing import Language, Printer, document_language
+from app.core.printing import Language
 from app.core.problems import Unauthenticated, responses
 from app.core.timeutil import utcnow
 from app.flows import settlement as settlement_flow
 from app.orders import cycles
 from app.orders.exceptions import CycleNotFound
 from app.payments.exceptions import CaptureExceedsAuthorization, PaymentProviderError
-from app.settlement import dashboard, exports, invoice_pdf, ledger, views
+from app.settlement import copies, dashboard, exports, ledger, views
 from app.settlement.exceptions import (
     CycleNotClosed,
     CycleNotReady,
@@ -204,7 +209,8 @@ async def export_invoices(
     response_class=Response,
     summary="The invoice to print or send: issuer and buyer, lines, taxes, totals, how to pay",
     description="For whoever may read the invoice's JSON; in the buyer's language unless "
-    "`lang` asks for another.",
+    "`lang` asks for another. The first print is kept: a reprint is the same file, until a "
+    "credit note against the invoice adds itself to it.",
     responses={200: {"content": {"application/pdf": {}}, "description": "A PDF document"}}
     | responses(InvoiceNotFound)
     | AUTH,
@@ -212,18 +218,17 @@ async def export_invoices(
 async def invoice_document(
     session: SessionDep,
     principal: CurrentPrincipal,
+    store: ObjectStoreDep,
     invoice_id: IdPath,
     lang: Annotated[
         Language | None, Query(description="the document's language, instead of the buyer's")
     ] = None,
 ) -> Response:
-    data = await invoice_pdf.invoice_document(session, principal, invoice_id)
-    printer = Printer(document_language(data, lang))
-    pdf = await anyio.to_thread.run_sync(invoice_pdf.invoice_pdf, data, printer)
+    printed = await copies.printed_invoice(session, principal, invoice_id, store=store, lang=lang)
     return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="invoice-{data.number}.pdf"'},
+        printed.pdf,
+        media_type=copies.PDF,
+        headers={"Content-Disposition": f'inline; filename="invoice-{printed.number}.pdf"'},
     )
 
 

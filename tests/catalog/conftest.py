@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
+from app.core.storage import LocalStore
 from tests.catalog.helpers import Catalog
 from tests.utils import Api
 
@@ -15,6 +16,8 @@ from tests.utils import Api
 def media_dir(app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "media"
     monkeypatch.setattr(app.state.settings, "media_dir", str(folder))
+    # into State's dict: monkeypatch's undo would delete an attribute it set on State itself
+    monkeypatch.setitem(app.state._state, "object_store", LocalStore(folder))
     return folder
 
 
