@@ -130,3 +130,28 @@ class InvitationLoginRequired(Conflict):
 class CurrentPasswordWrong(InvalidInput):
     code = "current_password_wrong"
     title = "The current password is not right"
+
+
+class PasswordResetThrottled(TooManyRequests):
+    code = "password_reset_throttled"
+    title = "Too many password reset requests; try again later"
+
+
+class AccountTokenInvalid(InvalidInput):
+    code = "account_token_invalid"
+    title = "The link is not valid: it was used already, it expired, or it is not ours"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    title = "Another account has this e-mail address"
+
+
+class NotificationKindUnknown(InvalidInput):
+    code = "notification_kind_unknown"
+    title = "There is no such kind of message"
+
+
+class NotificationRequired(InvalidInput):
+    code = "notification_required"
+    title = "This kind of message cannot be turned off"

@@ -61,6 +61,7 @@ from app.accounts.schemas import (
 from app.core.pagination import PageParams, paginate
 from app.core.security import hash_password
 from app.core.timeutil import utcnow
+from app.notifications.service import Recipient, language_of, notify
 
 INVITATION_TTL = timedelta(days=7)
 TOKEN_BYTES = 32
@@ -213,6 +214,21 @@ async def _invite(
         object_id=invitation.id,
         organization_id=organization.id,
         changes=audit.diff(None, {"email": email, "role": data.role, "status": "pending"}),
+    )
+    inviter = await session.get(User, principal.user_id) if principal.user_id else None
+    await notify(
+        session,
+        kind="invitation",
+        event_key=invitation.id,
+        recipients=[Recipient(None, email, language_of(None, organization.country))],
+        context={
+            "full_name": data.full_name,
+            "organization_name": organization.name,
+            "inviter_name": inviter.full_name if inviter else organization.name,
+            "role": str(data.role),
+            "expires_at": invitation.expires_at.isoformat(),
+            "link_path": f"/invitations/accept?token={token}",
+        },
     )
     public = _public(invitation, organization.name, now)
     return MemberInvitationCreated(**public.model_dump(), invitation_id=invitation.id, token=token)

@@ -6,16 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import StrictBool
 
-from app.accounts import authentication, invitations, network_invitations, service
+from app.accounts import authentication, invitations, network_invitations, recovery, service
 from app.accounts import exceptions as exc
 from app.accounts.models import InvitationStatus, OrganizationKind
 from app.accounts.passwords import WeakPassword
+from app.accounts.principal import Principal
 from app.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPublic,
     AuditEventPublic,
+    EmailChangeConfirm,
+    EmailChangeRequest,
     InvitationSignup,
     LoginForm,
     MemberCreate,
@@ -29,9 +33,13 @@ from app.accounts.schemas import (
     NetworkAssociationPublic,
     NetworkInvitationCreated,
     NetworkInvitationPublic,
+    NotificationChoice,
+    NotificationSettings,
     OrganizationCreate,
     OrganizationPublic,
     PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     TokenPublic,
 )
 from app.api.deps import (
@@ -49,6 +57,8 @@ from app.api.ids import IdPath, IdQuery
 from app.core.pagination import Page, PageParamsDep
 from app.core.problems import InvalidInput, Unauthenticated, responses
 from app.core.schemas import PlainText
+from app.notifications import service as notifications
+from app.notifications.kinds import KINDS
 
 router = APIRouter()
 
@@ -134,6 +144,134 @@ async def change_my_password(
         client_address=request.client.host if request.client else "unknown",
     )
     return TokenPublic(access_token=token.token, expires_at=token.expires_at)
+
+
+@router.post(
+    "/auth/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["auth"],
+    summary="Mail me a link to choose a new password",
+    description="Always 202, whether or not an account has this e-mail (and in the same "
+    "time): if one has, a single-use link is mailed to it. Throttled per address and per "
+    "client (429 `password_reset_throttled`).",
+    responses=responses(exc.PasswordResetThrottled, InvalidInput),
+)
+async def request_password_reset(
+    request: Request,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    body: PasswordResetRequest,
+) -> Response:
+    await recovery.request_reset(
+        sessionmaker,
+        settings,
+        email=str(body.email),
+        client_address=request.client.host if request.client else "unknown",
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    response_model=TokenPublic,
+    tags=["auth"],
+    summary="Choose a new password with the mailed link's token",
+    description="The token works once and expires; every session of the account ends "
+    "(access tokens issued before stop working). The answer is a new access token.",
+    responses=responses(exc.AccountTokenInvalid, WeakPassword, InvalidInput),
+)
+async def confirm_password_reset(
+    sessionmaker: SessionmakerDep, settings: SettingsDep, body: PasswordResetConfirm
+) -> TokenPublic:
+    token = await recovery.confirm_reset(
+        sessionmaker, settings, token=body.token, new_password=body.new_password
+    )
+    return TokenPublic(access_token=token.token, expires_at=token.expires_at)
+
+
+@router.post(
+    "/me/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["auth"],
+    summary="Change my e-mail address: a link to confirm it is mailed to the new one",
+    responses=responses(Unauthenticated, UserRequired, exc.CurrentPasswordWrong, InvalidInput),
+)
+async def request_email_change(
+    session: SessionDep, settings: SettingsDep, user: CurrentUser, body: EmailChangeRequest
+) -> Response:
+    await recovery.request_email_change(
+        session,
+        settings,
+        user,
+        new_email=str(body.new_email),
+        current_password=body.current_password,
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/me/email/confirm",
+    response_model=MePublic,
+    tags=["auth"],
+    summary="Confirm a new e-mail address with the mailed link's token",
+    responses=responses(exc.AccountTokenInvalid, exc.EmailTaken, InvalidInput),
+)
+async def confirm_email_change(session: SessionDep, body: EmailChangeConfirm) -> MePublic:
+    user = await recovery.confirm_email_change(session, token=body.token)
+    return await service.me(session, Principal(user_id=user.id, email=user.email))
+
+
+@router.get(
+    "/me/notifications",
+    response_model=NotificationSettings,
+    tags=["auth"],
+    summary="Which e-mails I get",
+    responses=responses(Unauthenticated, UserRequired),
+)
+async def read_my_notifications(session: SessionDep, user: CurrentUser) -> NotificationSettings:
+    return await _notification_settings(session, user)
+
+
+@router.patch(
+    "/me/notifications",
+    response_model=NotificationSettings,
+    tags=["auth"],
+    summary='Turn kinds of e-mail on or off: `{"order_placed": false}`',
+    responses=responses(
+        Unauthenticated,
+        UserRequired,
+        exc.NotificationKindUnknown,
+        exc.NotificationRequired,
+        InvalidInput,
+    ),
+)
+async def change_my_notifications(
+    session: SessionDep, user: CurrentUser, body: dict[str, StrictBool]
+) -> NotificationSettings:
+    assert user.user_id is not None
+    for kind, enabled in body.items():
+        if kind not in KINDS:
+            raise exc.NotificationKindUnknown(errors=[{"field": kind, "detail": "unknown kind"}])
+        if not enabled and not KINDS[kind].optional:
+            raise exc.NotificationRequired(errors=[{"field": kind, "detail": "always sent"}])
+    await notifications.set_preferences(session, user.user_id, body)
+    return await _notification_settings(session, user)
+
+
+async def _notification_settings(session: SessionDep, user: Principal) -> NotificationSettings:
+    assert user.user_id is not None
+    chosen = await notifications.preferences(session, user.user_id)
+    return NotificationSettings(
+        items=[
+            NotificationChoice(
+                kind=name,
+                description=kind.description,
+                enabled=chosen[name],
+                can_turn_off=kind.optional,
+            )
+            for name, kind in KINDS.items()
+        ]
+    )
 
 
 @router.post(

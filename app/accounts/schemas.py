@@ -161,6 +161,37 @@ class PasswordChange(Strict):
     new_password: Password
 
 
+class PasswordResetRequest(Strict):
+    email: EmailStr = Field(max_length=254)
+
+
+class PasswordResetConfirm(Strict):
+    token: str = Field(min_length=1, max_length=200, description="from the link in the e-mail")
+    new_password: Password
+
+
+class EmailChangeRequest(Strict):
+    new_email: EmailStr = Field(max_length=254)
+    current_password: str = Field(max_length=passwords.MAX_LENGTH)
+
+
+class EmailChangeConfirm(Strict):
+    token: str = Field(min_length=1, max_length=200, description="from the link in the e-mail")
+
+
+class NotificationChoice(BaseModel):
+    kind: str
+    description: str
+    enabled: bool
+    can_turn_off: bool
+
+
+class NotificationSettings(BaseModel):
+    """Which messages this person gets; ``PATCH`` takes ``{kind: true|false}``."""
+
+    items: list[NotificationChoice]
+
+
 class MeUpdate(Strict):
     """What a person may change of their own account; a field left out stays as it is."""
 

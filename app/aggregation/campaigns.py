@@ -30,6 +30,7 @@ from app.aggregation.schemas import (
 )
 from app.core.pagination import PageParams, paginate
 from app.core.timeutil import utcnow
+from app.events import service as events
 from app.orders.cycles import in_zone
 
 
@@ -207,6 +208,34 @@ async def close_campaign(
                 "rounding": plan.rounding,
             },
         ),
+    )
+    await events.emit(
+        session,
+        "joint_purchase.closed",
+        key=campaign.id,
+        audience=[campaign.network_id, *(r.association_id for r in requests)],
+        payload={
+            "campaign_id": campaign.id,
+            "network_id": campaign.network_id,
+            "supplier_name": campaign.supplier_name,
+            "item_name": campaign.item_name,
+            "unit": campaign.unit,
+            "currency": campaign.currency,
+            "packs": plan.packs,
+            "pack_size": campaign.pack_size,
+            "pack_price_cents": plan.pack_price_cents,
+            "total_cost_cents": plan.total_cost_cents,
+            "shares": [
+                {
+                    "association_id": r.association_id,
+                    "asked": r.quantity,
+                    "quantity": r.allocated_quantity,
+                    "cost_cents": r.cost_cents,
+                    "cost_alone_cents": r.cost_alone_cents,
+                }
+                for r in requests
+            ],
+        },
     )
     return campaign
 

@@ -4,13 +4,14 @@ periodic tick of the cycles, which either engine runs."""
 
 from __future__ import annotations
 
+from app.accounts import recovery
 from app.core.timeutil import utcnow
 from app.events import service as events_service
 from app.jobs.tasks import JobContext, periodic
 from app.notifications import service as notifications_service
 from app.orders import scheduler
 
-TASK_MODULES = (events_service, notifications_service)
+TASK_MODULES = (events_service, notifications_service, recovery)
 
 
 @periodic("cycles.tick", every_seconds=5)

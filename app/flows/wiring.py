@@ -13,6 +13,7 @@ from app.core.config import Settings
 from app.events import service as events
 from app.flows import closing, jobs, settlement, telling
 from app.fulfilment import access
+from app.notifications import service as notifications
 from app.orders import cycles, payments_port, standing
 from app.payments.order_payments import OrderPayments
 from app.payments.reconcile import Reconciliation, reconcile
@@ -43,3 +44,4 @@ def wire() -> None:
     cycles.hooks.every_tick[:] = [settlement.resume_settlements, reconcile_now_and_then]
     assert jobs.TASK_MODULES  # the tasks are declared (app/flows/jobs.py)
     events.subscribers[:] = [telling.notify_people]
+    notifications.attachment_makers["invoice"] = telling.invoice_attachment

@@ -228,6 +228,8 @@ async def _tell_delivered(
         row["packed"] += item.quantity
         row["returned"] += item.returned_quantity
         row["reason"] = row["reason"] or item.return_reason
+    for row in by_sku.values():
+        row["kept"] = row["packed"] - row["returned"]
     await events.emit(
         session,
         "shipment.delivered",

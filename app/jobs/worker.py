@@ -23,8 +23,9 @@ async def run_worker(
         ctx = JobContext(create_sessionmaker(engine), settings)
         app = build(settings, ctx, periodic=periodic)
         async with app.open_async():
+            if queues:  # none named: every queue (an empty list would be none)
+                app.worker_defaults["queues"] = queues
             await app.run_worker_async(
-                queues=queues or [],
                 concurrency=concurrency,
                 wait=wait,
                 install_signal_handlers=wait,

@@ -29,6 +29,7 @@ from app.notifications.models import Notification
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DOMAIN = "mail"
 LANGUAGES = ("es", "en")
+SEPARATOR = "\x1e"
 
 
 def money(cents: int, currency: str, language: str) -> str:
@@ -48,8 +49,9 @@ def quantity(value: str | int | float, language: str) -> str:
 
 def day(value: str | date, language: str) -> str:
     """``sábado, 12 de diciembre de 2026`` / ``Saturday, December 12, 2026``."""
-    moment = date.fromisoformat(value) if isinstance(value, str) else value
-    return format_date(moment, format="full", locale=language)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    return format_date(value, format="full", locale=language)
 
 
 def at(value: str | datetime, zone: str, language: str) -> str:
@@ -84,10 +86,9 @@ def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str,
     """(subject, text, html) of a message."""
     env = environment(language if language in LANGUAGES else "es")
     template = env.get_template(f"{kind}.html")
-    values = template.new_context(dict(context) | {"language": language})
-    parts = []
-    for block in ("subject", "text", "html"):
-        parts.append("".join(template.blocks[block](values)).strip())
+    # _mail.html puts the three blocks one after the other, parted by a record separator
+    rendered = template.render(dict(context) | {"language": language})
+    parts = [part.strip() for part in rendered.split(SEPARATOR)]
     subject = " ".join(parts[0].split())
     return subject, parts[1] + "\n", parts[2]
 
@@ -95,7 +96,10 @@ def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str,
 def compose(
     settings: Settings, row: Notification, attachments: list[tuple[str, str, bytes]]
 ) -> EmailMessage:
-    subject, text, html = render(row.kind, row.language, row.context)
+    context = dict(row.context)
+    if "link_path" in context:
+        context["link"] = settings.public_base_url + str(context["link_path"])
+    subject, text, html = render(row.kind, row.language, context)
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = row.email
@@ -104,7 +108,6 @@ def compose(
     # the same id on every attempt: a receiving server that saw it may drop the copy
     domain = email.utils.parseaddr(settings.mail_from)[1].rpartition("@")[2] or "minga"
     message["Message-ID"] = f"<{row.id}@{domain}>"
-    message["Content-Language"] = row.language
     message["Auto-Submitted"] = "auto-generated"
     message["X-Minga-Kind"] = row.kind
     message.set_content(text)
@@ -112,6 +115,7 @@ def compose(
     for filename, content_type, data in attachments:
         maintype, _, subtype = content_type.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    message["Content-Language"] = row.language  # after the parts: set_content drops it
     return message
 
 

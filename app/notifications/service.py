@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import transaction
+from app.core.i18n import country_language
 from app.core.ids import new_id
 from app.core.timeutil import utcnow
 from app.jobs import queue
@@ -36,8 +37,18 @@ log = logging.getLogger(__name__)
 _n = Notification.__table__  # type: ignore[attr-defined]
 _prefs = NotificationPreference.__table__  # type: ignore[attr-defined]
 
-# context entries that must not outlive the sending (reset and confirmation links)
-SECRET_CONTEXT = ("link",)
+# context entries that must not outlive the sending (reset and confirmation links): a
+# ``link_path`` becomes the ``link`` of the message under MINGA_PUBLIC_BASE_URL
+SECRET_CONTEXT = ("link", "link_path")
+
+
+def language_of(user_language: str | None, country: str | None) -> str:
+    """A person's own language, else their organisation's country's, else Spanish."""
+    if user_language in mail.LANGUAGES:
+        return str(user_language)
+    return country_language(country) or ("es" if country is None else "en")
+
+
 MAX_ATTEMPTS = 8
 
 
@@ -51,7 +62,7 @@ class Recipient:
 # Attachments are made when the message is sent, by the domain that owns the document:
 # ``{"type": "invoice", "id": …}`` → (file name, content type, bytes). Installed by the wiring.
 Attachment = tuple[str, str, bytes]
-AttachmentMaker = Callable[[AsyncSession, str, str], Awaitable[Attachment | None]]
+AttachmentMaker = Callable[[AsyncSession, Settings, str, str], Awaitable[Attachment | None]]
 attachment_makers: dict[str, AttachmentMaker] = {}
 
 
@@ -170,7 +181,7 @@ async def send(ctx: JobContext, notification_id: str) -> None:
         if isinstance(wanted, dict) and wanted.get("type") in attachment_makers:
             async with transaction(ctx.sessionmaker, write=False) as session:
                 made = await attachment_makers[wanted["type"]](
-                    session, str(wanted["id"]), row.language
+                    session, ctx.settings, str(wanted["id"]), row.language
                 )
             if made is not None:
                 attachments.append(made)
@@ -228,14 +239,6 @@ async def sweep(ctx: JobContext) -> None:
         )
         for notification_id in ids:
             await queue.defer(session, "notifications.send", {"notification_id": notification_id})
-
-
-def attachment_maker(kind: str) -> Callable[[AttachmentMaker], AttachmentMaker]:
-    def register(fn: AttachmentMaker) -> AttachmentMaker:
-        attachment_makers[kind] = fn
-        return fn
-
-    return register
 
 
 __all__ = ["Recipient", "Settings", "notify", "preferences", "send", "set_preferences", "sweep"]

@@ -220,7 +220,11 @@ async def transition(
 
 
 # the cycle's changes that people and integrators hear of (app/events)
-TOLD = {CycleStatus.open: "cycle.opened", CycleStatus.closed: "cycle.closed"}
+TOLD = {
+    CycleStatus.open: "cycle.opened",
+    CycleStatus.closed: "cycle.closed",
+    CycleStatus.settled: "cycle.settled",
+}
 
 
 async def remind_closing(session: AsyncSession, settings: Settings, now: datetime) -> int:
