@@ -199,6 +199,36 @@ def cycles_tick() -> None:
 
 
 @app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="jobs this process runs at once")
+    ] = 4,
+    queue: Annotated[
+        list[str] | None, typer.Option(help="only these queues (default: all)")
+    ] = None,
+) -> None:
+    """Run the background jobs on PostgreSQL: e-mails, webhooks, the cycles' tick (procrastinate).
+
+    Run one or more next to the API (any host that reaches the database); each runs every
+    kind of job, and SIGTERM lets the running jobs finish. The embedded SQLite database needs
+    none: its API process runs the jobs itself."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        console.print(
+            "[yellow]the embedded SQLite database runs its jobs in the API process "
+            "(minga serve / minga demo); minga worker is for PostgreSQL[/yellow]"
+        )
+        raise typer.Exit(code=2)
+    from app.core.logging import configure_logging
+    from app.flows.wiring import wire
+    from app.jobs.worker import run_worker
+
+    configure_logging(settings.log_level)
+    wire()
+    asyncio.run(run_worker(settings, concurrency=concurrency, queues=queue or None))
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
