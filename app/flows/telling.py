@@ -171,7 +171,11 @@ async def cycle_closed(session: AsyncSession, settings: Settings, event: DomainE
     order_ids = list(
         await session.scalars(
             select(col(Order.id))
-            .where(Order.cycle_id == cycle.id, Order.status == OrderStatus.confirmed)
+            # confirmed at the close (since packed, delivered… when this runs late)
+            .where(
+                Order.cycle_id == cycle.id,
+                col(Order.status).not_in([OrderStatus.placed, OrderStatus.cancelled]),
+            )
             .order_by(col(Order.id))
         )
     )
