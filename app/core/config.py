@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     jobs_in_process: bool = True
     jobs_heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
     jobs_stalled_after_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # how often the sweeps look for work a dead worker left (a divisor of 60, or minutes)
+    jobs_sweep_seconds: int = Field(default=30, ge=1, le=3600)
 
     # E-mail (app/notifications): through this SMTP server, or, with no host, written as .eml
     # files to mail_dir (development and the demo). A message a worker is sending is its own

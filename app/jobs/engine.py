@@ -15,7 +15,7 @@ import procrastinate
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
-from app.jobs.tasks import PERIODIC, REGISTRY, JobContext, cron
+from app.jobs.tasks import PERIODIC, REGISTRY, JobContext, cron, interval
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,11 @@ def build(settings: Settings, ctx: JobContext, *, periodic: bool = True) -> proc
     if not periodic:  # a drain of what is queued (tests): no schedules
         return app
     for job in PERIODIC.values():
-        app.periodic(cron=cron(job.every_seconds), periodic_id=job.name)(
+        app.periodic(cron=cron(interval(job, settings)), periodic_id=job.name)(
             app.task(name=job.name, queueing_lock=job.name)(_periodic(job.fn, ctx))
         )
 
-    @app.periodic(cron="*/30 * * * * *", periodic_id="jobs.retry_stalled")
+    @app.periodic(cron=cron(settings.jobs_sweep_seconds), periodic_id="jobs.retry_stalled")
     @app.task(name="jobs.retry_stalled", queueing_lock="jobs.retry_stalled")
     async def retry_stalled(timestamp: int) -> None:
         """Jobs of a worker that died (no heartbeat) run again: every task is safe to rerun."""

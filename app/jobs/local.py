@@ -23,7 +23,7 @@ from app.core.metrics import JOB_FAILURES
 from app.core.timeutil import utcnow
 from app.jobs import queue
 from app.jobs.models import LocalJob
-from app.jobs.tasks import PERIODIC, REGISTRY, JobContext, backoff
+from app.jobs.tasks import PERIODIC, REGISTRY, JobContext, backoff, interval
 
 log = logging.getLogger(__name__)
 _jobs = LocalJob.__table__  # type: ignore[attr-defined]
@@ -123,7 +123,7 @@ class LocalRunner:
     async def _periodic(self) -> None:
         now = time.monotonic()
         for name, job in PERIODIC.items():
-            every: float = job.every_seconds
+            every: float = interval(job, self.ctx.settings)
             if name == "cycles.tick":  # the setting of the in-process scheduler it replaces
                 every = self.ctx.settings.scheduler_interval_seconds
             if now - self._last_periodic.get(name, float("-inf")) < every:

@@ -41,6 +41,7 @@ class Periodic:
     name: str
     fn: TaskFunction
     every_seconds: int  # a divisor of 60 (cron's seconds column) or a multiple of 60
+    every_setting: str | None = None  # the setting that says how often, where one does
 
 
 REGISTRY: dict[str, Task] = {}
@@ -57,9 +58,11 @@ def task(
     return register
 
 
-def periodic(name: str, *, every_seconds: int) -> Callable[[TaskFunction], TaskFunction]:
+def periodic(
+    name: str, *, every_seconds: int, every_setting: str | None = None
+) -> Callable[[TaskFunction], TaskFunction]:
     def register(fn: TaskFunction) -> TaskFunction:
-        PERIODIC[name] = Periodic(name, fn, every_seconds)
+        PERIODIC[name] = Periodic(name, fn, every_seconds, every_setting)
         return fn
 
     return register
@@ -69,6 +72,12 @@ def backoff(task: Task, attempts: int) -> float:
     """Seconds to wait after the ``attempts``-th failed attempt (procrastinate's exponential
     wait, the same on both engines)."""
     return float(task.base_wait_seconds ** (attempts + 1))
+
+
+def interval(job: Periodic, settings: Settings) -> int:
+    if job.every_setting is None:
+        return job.every_seconds
+    return int(getattr(settings, job.every_setting))
 
 
 def cron(every_seconds: int) -> str:

@@ -219,7 +219,7 @@ async def send(ctx: JobContext, notification_id: str) -> None:
     )
 
 
-@periodic("notifications.sweep", every_seconds=30)
+@periodic("notifications.sweep", every_seconds=30, every_setting="jobs_sweep_seconds")
 async def sweep(ctx: JobContext) -> None:
     """Send again what a dead worker held (its lease is over) or what lost its job."""
     now = utcnow()

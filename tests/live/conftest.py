@@ -93,6 +93,7 @@ async def live_engine(live_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 async def empty_live_tables(engine: AsyncEngine) -> None:
     tables = [t.name for t in metadata.sorted_tables if t.name not in KEPT_TABLES]
+    tables += ["procrastinate_jobs", "procrastinate_periodic_defers"]  # no job of another test
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         await conn.execute(
