@@ -117,6 +117,9 @@ RULES_BEYOND_THE_SCHEMA: dict[str, str] = {
     "card_payments_unavailable": "card payments need a Stripe key, which the deployment lacks",
     "idempotency_key_reused": "the same generated Idempotency-Key came with another body",
     "current_password_wrong": "a password change must give the account's current password",
+    "account_token_invalid": "a reset or confirmation token is one that was mailed, unused",
+    "notification_kind_unknown": "the keys of a notification choice are the kinds Minga sends",
+    "notification_required": "account messages (reset links, invitations) cannot be turned off",
 }
 # Schema-valid requests refused as `validation_error` where the fix belongs to app/accounts,
 # which another change is rewriting: (operation, field) → what the schema does not say.
