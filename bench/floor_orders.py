@@ -6,7 +6,8 @@ Per request: the body parsed by a small pydantic model, the bearer token checked
 transaction of prebuilt SQLAlchemy Core statements on asyncpg — the gate (user active and a
 member of the buyer, the cycle open, read ``FOR SHARE``), one ``UPDATE … RETURNING`` per SKU
 that reserves it and answers its tier price, the order, its lines (one multi-row INSERT),
-the payment row, the event and the ``Idempotency-Key`` row with the answer — and the answer
+the payment row, the event, the domain event with its dispatch job, and the
+``Idempotency-Key`` row with the answer — and the answer
 as JSON bytes. What Minga does besides (problem documents, translations, validation of
 every field, names in the answer, shortage explanations, the card path) is not here: the
 ratio says what those cost on top of the essential work.
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app.accounts.models import Membership, Organization, User
 from app.brands.models import SkuPriceTier
 from app.core.idempotency import IdempotencyKey
+from app.events.service import EMIT_ON_POSTGRESQL
 from app.orders.models import CycleSku, Order, OrderCycle, OrderEvent, OrderLine
 from app.payments.models import PaymentAuthorization
 
@@ -210,6 +212,18 @@ def mount(app: FastAPI) -> None:
                 "updated_at": now.isoformat(),
                 "lines": [{**r, "quantity": str(r["quantity"])} for r in rows],
             }
+            # the domain event and its dispatch job, as Minga writes them (one round trip)
+            await conn.execute(
+                EMIT_ON_POSTGRESQL,
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": "order.placed",
+                    "key": order_id,
+                    "audience": json.dumps([body.buyer_id]),
+                    "payload": json.dumps({"order": answer}, default=str),
+                    "now": now,
+                },
+            )
             if idempotency_key is not None:
                 digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
                 stored = (

@@ -30,7 +30,7 @@ subscribers: list[Subscriber] = []
 _table = DomainEvent.__table__  # type: ignore[attr-defined]
 
 # PostgreSQL: the event and its dispatch job in one round trip (the order path pays for it)
-_EMIT_PG = text(
+EMIT_ON_POSTGRESQL = text(
     "WITH e AS (INSERT INTO domain_events (id, type, key, audience, payload, created_at) "
     "VALUES (:id, :type, :key, CAST(:audience AS json), CAST(:payload AS json), :now) "
     "ON CONFLICT (type, key) DO NOTHING RETURNING id) "
@@ -71,7 +71,7 @@ async def emit(
     }
     if _dialect(db) == "postgresql":
         await db.execute(
-            _EMIT_PG,
+            EMIT_ON_POSTGRESQL,
             row | {"audience": json.dumps(row["audience"]), "payload": json.dumps(row["payload"])},
         )
         return
