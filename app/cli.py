@@ -40,11 +40,13 @@ DEMO_DATABASE = Path("minga-demo.db")
 DEMO_ADMIN_EMAIL = "admin@minga.ec"
 DEMO_ADMIN_PASSWORD = "minga-demo-platform"  # noqa: S105 - printed on purpose, demo only
 DEMO_MEDIA_DIR = "./media-demo"
+DEMO_MAIL_DIR = "./mail-demo"  # the demo's e-mails, as .eml files (no SMTP server needed)
 # While the demo loads: quiet logs (the server then logs as its settings say), and, as every
 # demo password is printed anyway, Argon2id at OWASP's minimum cost for the demo accounts
 # (about 50 hashes and logins in a second or two rather than in 20 s on a busy machine).
 DEMO_LOADING: dict[str, object] = {
     "log_level": "WARNING",
+    "mail_dir": DEMO_MAIL_DIR,
     "argon2_time_cost": 2,
     "argon2_memory_kib": 19456,
     "argon2_parallelism": 1,
@@ -260,6 +262,8 @@ def _fresh_demo_database() -> str:
     """Delete any old demo database (and its WAL files); the URL of a fresh one."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+    for old in Path(DEMO_MAIL_DIR).glob("*.eml"):  # the e-mails of the last demo
+        old.unlink()
     return f"sqlite+aiosqlite:///./{DEMO_DATABASE}"
 
 
@@ -309,6 +313,10 @@ def demo(
     table.add_row(
         "public catalogue", f"http://{host}:{port}/api/v1/skus (no login: the shop window)"
     )
+    if result.emails:
+        sent = ", ".join(f"{n} {kind}" for kind, n in result.emails.items())
+        where = Path(DEMO_MAIL_DIR).resolve()
+        table.add_row("e-mails of the cycle", f"{sum(result.emails.values())} in {where}: {sent}")
     table.add_row("API docs", f"http://{host}:{port}/docs")
     table.add_row("health", f"http://{host}:{port}/healthz  ·  /readyz")
     table.add_row("platform admin", f"{result.admin.email} / {result.admin.password}")
@@ -317,6 +325,7 @@ def demo(
     out.print(table)
     if serve_api:
         os.environ.setdefault("MINGA_MEDIA_DIR", DEMO_MEDIA_DIR)
+        os.environ.setdefault("MINGA_MAIL_DIR", DEMO_MAIL_DIR)
         get_settings.cache_clear()
         serve(host=host, port=port, workers=1, reload=False)
 

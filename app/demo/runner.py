@@ -2,22 +2,29 @@
 in-process (``httpx`` over the ASGI app), on the database the settings name.
 
 The database must be migrated and the first platform admin set in the settings. Nothing is
-written to the tables except through the API.
+written to the tables except through the API (and the background jobs the API deferred,
+run at the end: the e-mails of the cycle).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from app.core.config import Settings
 from app.core.timeutil import utcnow
 from app.demo.client import DemoApi, Step
 from app.demo.cycle import CycleRun, CycleRunner
 from app.demo.network import Builder, Login, World
+from app.jobs.local import run_due
+from app.jobs.tasks import JobContext
 from app.main import bootstrap, create_app
+from app.notifications.models import Notification
 
 
 @dataclass
@@ -27,6 +34,7 @@ class DemoResult:
     steps: list[Step]
     admin: Login
     seconds: float
+    emails: dict[str, int] = field(default_factory=dict)  # sent by kind
 
     @property
     def failed_steps(self) -> list[Step]:
@@ -52,6 +60,9 @@ async def run_demo(settings: Settings) -> DemoResult:
             admin = await api.login(email, password)
             world = await Builder(api, admin).build()
             run = await CycleRunner(api, world, settings, utcnow()).everything()
+        # what the cycle told people: the jobs the API process would run, run now
+        await run_due(JobContext(app.state.sessionmaker, settings))
+        emails = await sent_by_kind(app)
     finally:
         await app.state.engine.dispose()
     return DemoResult(
@@ -60,4 +71,16 @@ async def run_demo(settings: Settings) -> DemoResult:
         steps=api.steps,
         admin=Login("platform admin", "Minga", email, password),
         seconds=time.perf_counter() - started,
+        emails=emails,
     )
+
+
+async def sent_by_kind(app: FastAPI) -> dict[str, int]:
+    async with app.state.sessionmaker() as session:
+        rows = await session.execute(
+            select(col(Notification.kind), func.count())
+            .where(Notification.state == "sent")
+            .group_by(col(Notification.kind))
+            .order_by(col(Notification.kind))
+        )
+        return dict(rows.tuples().all())
