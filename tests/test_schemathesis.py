@@ -117,6 +117,8 @@ RULES_BEYOND_THE_SCHEMA: dict[str, str] = {
     "card_payments_unavailable": "card payments need a Stripe key, which the deployment lacks",
     "idempotency_key_reused": "the same generated Idempotency-Key came with another body",
     "current_password_wrong": "a password change must give the account's current password",
+    "webhook_url_not_allowed": "a webhook URL must be http(s) on a host that resolves only to "
+    "public addresses (no loopback, private, link-local… network)",
 }
 # Schema-valid requests refused as `validation_error` where the fix belongs to app/accounts,
 # which another change is rewriting: (operation, field) → what the schema does not say.
@@ -274,6 +276,16 @@ async def world(
             json={"name": "Caja"},
             headers=await api.admin(),
         )
+        hook = await client.post(
+            "/api/v1/webhook-endpoints",
+            json={
+                "organization_id": m.buyer["id"],
+                "url": "https://93.184.216.34/hook",  # a public literal address: no DNS
+                "events": ["order.placed"],
+            },
+            headers=await api.admin(),
+        )
+        assert hook.status_code == 201, hook.text
         image = await client.post(
             f"/api/v1/products/{product['id']}/images",
             files={"file": ("queso.png", PNG, "image/png")},
@@ -282,6 +294,7 @@ async def world(
         suppliers = await client.get(f"/api/v1/skus/{m.sku['id']}/suppliers", headers=m.net.admin)
         ids = {
             "key_id": key.json()["id"],
+            "endpoint_id": hook.json()["id"],
             "image_id": image.json()["id"],
             "supplier_id": suppliers.json()[0]["id"],
             **await _delivered_cycle(m),
