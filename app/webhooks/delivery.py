@@ -158,11 +158,18 @@ def signed_headers(secret: str, msg_id: str, at: datetime, body: bytes) -> dict[
 
 async def post(settings: Settings, claimed: Claimed) -> int:
     """Send the delivery; the endpoint's status code (any: the caller judges it)."""
-    await urls.check_url(claimed.url, allow_private=settings.webhooks_allow_private_urls)
+    addresses = await urls.check_url(
+        claimed.url, allow_private=settings.webhooks_allow_private_urls
+    )
     body = encode(claimed.payload)
     headers = signed_headers(claimed.secret, claimed.id, utcnow(), body)
+    target: httpx.URL | str = claimed.url
+    extensions: dict[str, Any] = {}
+    if addresses:
+        target, host, extensions = urls.pinned(claimed.url, addresses[0])
+        headers |= host
     async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-        response = await client.post(claimed.url, content=body, headers=headers)
+        response = await client.post(target, content=body, headers=headers, extensions=extensions)
     return response.status_code
 
 

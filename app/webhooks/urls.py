@@ -3,7 +3,8 @@ https URL whose host resolves only to global addresses, never to this machine, a
 network, a link-local one (the cloud's metadata service at 169.254.169.254), CGNAT, multicast
 or reserved space. Checked when an endpoint is registered and again before every delivery,
 since what a name resolves to may change. ``webhooks_allow_private_urls`` lifts the address
-rule (development, tests, a receiver on the same network).
+rule (development, tests, a receiver on the same network). A delivery connects to an address
+that was checked, not to what the name resolves to when the connection is made.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from app.core.i18n import Message, _l
 from app.webhooks.exceptions import WebhookUrlNotAllowed
@@ -38,11 +42,13 @@ async def resolve(host: str, port: int) -> list[str]:
     infos = await asyncio.wait_for(
         loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_SECONDS
     )
-    return sorted({str(info[4][0]) for info in infos})
+    # in the resolver's order of preference (RFC 6724): the first is the one connected to
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
-    """Raise ``WebhookUrlNotAllowed`` unless ``url`` may receive webhooks."""
+async def check_url(url: str, *, allow_private: bool) -> list[str]:
+    """Raise ``WebhookUrlNotAllowed`` unless ``url`` may receive webhooks; the public
+    addresses its host resolves to (none looked up when private ones are allowed)."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -56,7 +62,7 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     if parts.username or parts.password:
         raise _refused(_l("The URL must not carry a user name or password"))
     if allow_private:
-        return
+        return []
     try:
         addresses = await resolve(host, port or (443 if parts.scheme == "https" else 80))
     except (OSError, TimeoutError, UnicodeError):
@@ -70,3 +76,16 @@ async def check_url(url: str, *, allow_private: bool) -> None:
                 address=private[0] if private else "none",
             )
         )
+    return addresses
+
+
+def pinned(url: str, address: str) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The request to ``url`` sent to ``address`` (one its host was checked to resolve to),
+    so that a name that resolves to another address a moment later (DNS rebinding) is not
+    followed there: the URL with the address as its host, the ``Host`` header of the name,
+    and for https the name for TLS (SNI and the certificate's check)."""
+    target = httpx.URL(url)
+    extensions: dict[str, Any] = {}
+    if target.scheme == "https":
+        extensions["sni_hostname"] = target.host
+    return target.copy_with(host=address), {"host": target.netloc.decode("ascii")}, extensions

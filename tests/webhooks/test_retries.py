@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.core.timeutil import utcnow
 from app.jobs.tasks import JobContext
-from app.webhooks import delivery
+from app.webhooks import delivery, urls
 from app.webhooks.models import WebhookDelivery
 from tests.orders.conftest import Market
 from tests.utils.jobs import drain
@@ -103,3 +103,46 @@ async def test_the_sweep_sends_what_a_dead_worker_held(
     [logged] = await deliveries(market, hook["id"])
     assert logged["state"] == "succeeded"
     assert logged["attempts"] == 2
+
+
+async def test_a_delivery_goes_to_the_address_that_was_checked(
+    app: FastAPI, market: Market, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name is resolved once, checked, and connected to by that address (a second lookup
+    could answer another one: DNS rebinding); the receiver still sees its name as Host."""
+    port = receiver.base_url.rsplit(":", 1)[1]
+    looked_up: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]  # "hooks.example" does not exist: only this answer reaches it
+
+    monkeypatch.setattr(urls, "resolve", resolve)
+    monkeypatch.setattr(urls, "is_public", lambda address: address == "127.0.0.1")
+    relaxed = app.state.settings
+    app.state.settings = relaxed.model_copy(update={"webhooks_allow_private_urls": False})
+    try:
+        hook = await endpoint(
+            market.client,
+            market.net.admin,
+            market.net.network["id"],
+            f"http://hooks.example:{port}/hook",
+            ["order.placed"],
+        )
+        assert (await market.order("1")).status_code == 201
+        await drain(app)
+    finally:
+        app.state.settings = relaxed
+    assert looked_up == ["hooks.example", "hooks.example"]  # at registration, at sending
+    [received] = receiver.requests
+    assert received.headers["host"] == f"hooks.example:{port}"
+    assert received.path == "/hook"
+    [logged] = await deliveries(market, hook["id"])
+    assert logged["state"] == "succeeded"
+
+
+def test_https_is_pinned_with_the_name_for_tls() -> None:
+    url, headers, extensions = urls.pinned("https://hooks.example/a?b=1", "2001:db8::1")
+    assert str(url) == "https://[2001:db8::1]/a?b=1"
+    assert headers == {"host": "hooks.example"}
+    assert extensions == {"sni_hostname": "hooks.example"}
