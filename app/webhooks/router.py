@@ -46,6 +46,7 @@ async def create_webhook_endpoint(
 @router.get(
     "/webhook-endpoints",
     response_model=Page[WebhookEndpointPublic],
+    summary="An organisation's webhook endpoints (without their secrets)",
     responses=responses(*AUTH, accounts_exc.OrganizationNotFound),
 )
 async def list_webhook_endpoints(
@@ -59,7 +60,10 @@ async def list_webhook_endpoints(
 
 
 @router.get(
-    "/webhook-endpoints/{endpoint_id}", response_model=WebhookEndpointPublic, responses=ENDPOINT
+    "/webhook-endpoints/{endpoint_id}",
+    response_model=WebhookEndpointPublic,
+    summary="A webhook endpoint: its URL, events and state (never its secret)",
+    responses=ENDPOINT,
 )
 async def get_webhook_endpoint(
     session: SessionDep, principal: CurrentPrincipal, endpoint_id: IdPath
