@@ -14,6 +14,7 @@ from app.notifications import models as notifications_models
 from app.orders import models as orders_models
 from app.payments import models as payments_models
 from app.settlement import models as settlement_models
+from app.webhooks import models as webhooks_models
 
 __all__ = [
     "accounts_models",
@@ -30,4 +31,5 @@ __all__ = [
     "payments_models",
     "settlement_models",
     "stamps_models",
+    "webhooks_models",
 ]

@@ -20,6 +20,7 @@ ORDER = [
     "aggregation",
     "fulfilment",
     "settlement",
+    "webhooks",
 ]
 
 

@@ -120,6 +120,8 @@ RULES_BEYOND_THE_SCHEMA: dict[str, str] = {
     "account_token_invalid": "a reset or confirmation token is one that was mailed, unused",
     "notification_kind_unknown": "the keys of a notification choice are the kinds Minga sends",
     "notification_required": "account messages (reset links, invitations) cannot be turned off",
+    "webhook_url_not_allowed": "a webhook URL must be http(s) on a host that resolves only to "
+    "public addresses (no loopback, private, link-local… network)",
 }
 # Schema-valid requests refused as `validation_error` where the fix belongs to app/accounts,
 # which another change is rewriting: (operation, field) → what the schema does not say.
@@ -277,6 +279,16 @@ async def world(
             json={"name": "Caja"},
             headers=await api.admin(),
         )
+        hook = await client.post(
+            "/api/v1/webhook-endpoints",
+            json={
+                "organization_id": m.buyer["id"],
+                "url": "https://93.184.216.34/hook",  # a public literal address: no DNS
+                "events": ["order.placed"],
+            },
+            headers=await api.admin(),
+        )
+        assert hook.status_code == 201, hook.text
         image = await client.post(
             f"/api/v1/products/{product['id']}/images",
             files={"file": ("queso.png", PNG, "image/png")},
@@ -285,6 +297,7 @@ async def world(
         suppliers = await client.get(f"/api/v1/skus/{m.sku['id']}/suppliers", headers=m.net.admin)
         ids = {
             "key_id": key.json()["id"],
+            "endpoint_id": hook.json()["id"],
             "image_id": image.json()["id"],
             "supplier_id": suppliers.json()[0]["id"],
             **await _delivered_cycle(m),

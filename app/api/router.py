@@ -13,6 +13,7 @@ from app.orders.router import router as orders_router
 from app.payments.router import router as payments_router
 from app.settlement.router import router as settlement_router
 from app.storefront.router import router as storefront_router
+from app.webhooks.router import router as webhooks_router
 
 api_router = APIRouter(prefix="/api/v1")
 # the hottest read first: routes are matched in order
@@ -25,3 +26,4 @@ api_router.include_router(orders_router)
 api_router.include_router(aggregation_router)
 api_router.include_router(fulfilment_router)
 api_router.include_router(settlement_router)
+api_router.include_router(webhooks_router)

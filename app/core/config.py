@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     mail_from: str = "Minga <no-reply@minga.localhost>"
     mail_dir: str = "./mail"
     notification_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
+    # Integrators' webhooks (app/webhooks) go only to public addresses: a URL whose host
+    # resolves to loopback, a private or link-local network (cloud metadata), CGNAT… is
+    # refused. MINGA_WEBHOOKS_ALLOW_PRIVATE_URLS=true lifts that (development, tests, a
+    # receiver inside the same network); never on a server that can reach internal services.
+    webhooks_allow_private_urls: bool = False
     # buyers are reminded this many hours before a cycle closes
     cycle_closing_reminder_hours: int = Field(default=2, ge=1, le=168)
 

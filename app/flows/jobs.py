@@ -10,8 +10,9 @@ from app.events import service as events_service
 from app.jobs.tasks import JobContext, periodic
 from app.notifications import service as notifications_service
 from app.orders import scheduler
+from app.webhooks import delivery as webhooks_delivery
 
-TASK_MODULES = (events_service, notifications_service, recovery)
+TASK_MODULES = (events_service, notifications_service, recovery, webhooks_delivery)
 
 
 @periodic("cycles.tick", every_seconds=5)

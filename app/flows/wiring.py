@@ -17,6 +17,7 @@ from app.notifications import service as notifications
 from app.orders import cycles, payments_port, standing
 from app.payments.order_payments import OrderPayments
 from app.payments.reconcile import Reconciliation, reconcile
+from app.webhooks import delivery as webhooks
 
 # never reconciled yet: the first tick does it (time.monotonic() counts from the machine's
 # boot, so 0.0 here would wait until the machine had been up for a whole interval)
@@ -43,5 +44,5 @@ def wire() -> None:
     cycles.hooks.closer = closing.close_at_cut_off
     cycles.hooks.every_tick[:] = [settlement.resume_settlements, reconcile_now_and_then]
     assert jobs.TASK_MODULES  # the tasks are declared (app/flows/jobs.py)
-    events.subscribers[:] = [telling.notify_people]
+    events.subscribers[:] = [telling.notify_people, webhooks.fan_out]
     notifications.attachment_makers["invoice"] = telling.invoice_attachment

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from procrastinate.app import WorkerOptions
+
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.jobs.engine import build
@@ -22,17 +24,18 @@ async def run_worker(
     try:
         ctx = JobContext(create_sessionmaker(engine), settings)
         app = build(settings, ctx, periodic=periodic)
+        options: WorkerOptions = {
+            "concurrency": concurrency,
+            "wait": wait,
+            "install_signal_handlers": wait,
+            "update_heartbeat_interval": settings.jobs_heartbeat_seconds,
+            "stalled_worker_timeout": settings.jobs_stalled_after_seconds,
+            "delete_jobs": "successful",  # the notifications table keeps what was sent
+            "listen_notify": wait,
+        }
+        if queues:  # else every queue: no ``queues`` at all (``[]`` would match none)
+            options["queues"] = queues
         async with app.open_async():
-            if queues:  # none named: every queue (an empty list would be none)
-                app.worker_defaults["queues"] = queues
-            await app.run_worker_async(
-                concurrency=concurrency,
-                wait=wait,
-                install_signal_handlers=wait,
-                update_heartbeat_interval=settings.jobs_heartbeat_seconds,
-                stalled_worker_timeout=settings.jobs_stalled_after_seconds,
-                delete_jobs="successful",  # the notifications table keeps what was sent
-                listen_notify=wait,
-            )
+            await app.run_worker_async(**options)
     finally:
         await engine.dispose()
