@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -47,8 +48,16 @@ def _dialect(db: Db) -> str:
     return bind.dialect.name
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()  # ISO 8601, with its T, as every answer of the API
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)  # Decimal quantities as their exact text
+
+
 def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(value, default=_json_default))
 
 
 async def emit(
