@@ -129,6 +129,8 @@ PENDING_IN_ACCOUNTS: dict[tuple[str, str], str] = {
     ("POST /api/v1/organizations/{organization_id}/members", "email"): (
         "special-use domains (.test, .local, .invalid…) are refused; `format: email` takes them"
     ),
+    ("POST /api/v1/auth/password-reset", "email"): "the same e-mail rule as the members'",
+    ("POST /api/v1/me/email", "new_email"): "the same e-mail rule as the members'",
 }
 
 

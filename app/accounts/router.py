@@ -149,6 +149,7 @@ async def change_my_password(
 @router.post(
     "/auth/password-reset",
     status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,  # no body: the answer is the status
     tags=["auth"],
     summary="Mail me a link to choose a new password",
     description="Always 202, whether or not an account has this e-mail (and in the same "
@@ -192,6 +193,7 @@ async def confirm_password_reset(
 @router.post(
     "/me/email",
     status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,  # no body: the answer is the status
     tags=["auth"],
     summary="Change my e-mail address: a link to confirm it is mailed to the new one",
     responses=responses(Unauthenticated, UserRequired, exc.CurrentPasswordWrong, InvalidInput),
