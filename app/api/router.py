@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from app.accounts.router import router as accounts_router
 from app.aggregation.router import router as aggregation_router
+from app.api.operations import router as operations_router
 from app.brands.router import router as brands_router
 from app.catalog.router import router as catalog_router
 from app.fulfilment.router import router as fulfilment_router
@@ -27,3 +28,4 @@ api_router.include_router(aggregation_router)
 api_router.include_router(fulfilment_router)
 api_router.include_router(settlement_router)
 api_router.include_router(webhooks_router)
+api_router.include_router(operations_router)

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     route_max_time_limit_s: float = Field(
         default=ROUTE_TIME_LIMIT_BOUND_S, gt=0, le=ROUTE_TIME_LIMIT_BOUND_S
     )
+    # A delivery day of this many stops or more is planned by a job: POST …/routes answers
+    # 202 with the operation to poll (a client may ask for that with Prefer: respond-async)
+    route_async_min_stops: int = Field(default=120, ge=1)
     # One crate holds the goods of one order line up to this weight: a line takes
     # ceil(weight / crate) crates (vehicles may limit the crates they carry).
     route_crate_kg: float = Field(default=20.0, gt=0, le=1000)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
+from app.api.operations import OperationPublic
+from app.api.operations import public as operation_public
 from app.core.config import ROUTE_TIME_LIMIT_BOUND_S
 from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.pagination import Page, PageParamsDep
@@ -389,7 +391,13 @@ ROUTE_ERRORS = responses(
     response_model=RoutePlanPublic,
     tags=["routes"],
     summary="Plan the delivery day (replaces the cycle's previous plan)",
-    responses=ROUTE_ERRORS | AUTH,
+    description="A day of `route_async_min_stops` stops or more (or a request with `Prefer: "
+    "respond-async`) is planned in the background: the answer is then 202 with the operation "
+    "to poll in `Location` (`GET /operations/{id}`), whose `result` is this cycle's plan "
+    "(`GET /cycles/{id}/routes`) once it is done.",
+    responses={202: {"model": OperationPublic, "description": "Planned in the background: poll it"}}
+    | ROUTE_ERRORS
+    | AUTH,
 )
 async def plan_routes(
     session: SessionDep,
@@ -408,7 +416,11 @@ async def plan_routes(
             "machine's speed",
         ),
     ] = None,
-) -> RoutePlanPublic:
+    prefer: Annotated[
+        str | None,
+        Header(description="`respond-async`: plan in the background whatever the size"),
+    ] = None,
+) -> RoutePlanPublic | JSONResponse:
     if time_limit_seconds is not None and time_limit_seconds > settings.route_max_time_limit_s:
         raise exc.InvalidTimeLimit(
             "The time limit is longer than this server allows",
@@ -417,8 +429,22 @@ async def plan_routes(
     # the solver runs between two transactions: the request's (used only to authenticate)
     # ends here, so no lock is held while OSRM and the solver work
     await session.commit()
-    return await route_flow.plan_routes(
-        sessionmaker, settings, principal, cycle_id, now=utcnow(), time_limit_s=time_limit_seconds
+    planned = await route_flow.plan_routes(
+        sessionmaker,
+        settings,
+        principal,
+        cycle_id,
+        now=utcnow(),
+        time_limit_s=time_limit_seconds,
+        prefer_async="respond-async" in (prefer or "").lower(),
+    )
+    if isinstance(planned, RoutePlanPublic):
+        return planned
+    location = f"/api/v1/operations/{planned.id}"
+    return JSONResponse(
+        operation_public(planned).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": location, "Retry-After": "2"},
     )
 
 

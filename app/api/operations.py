@@ -1,0 +1,70 @@
+"""``GET /api/v1/operations/{id}``: how slow work handed to a job goes (a large delivery
+day's route plan), and where its result is once it is done."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.ids import IdPath
+from app.core.problems import NotFound, responses
+from app.jobs.models import Operation
+
+router = APIRouter(tags=["operations"])
+
+
+class OperationNotFound(NotFound):
+    code = "operation_not_found"
+    title = "Operation not found"
+
+
+class OperationPublic(BaseModel):
+    id: str
+    kind: str = Field(description="route_plan")
+    state: str = Field(description="queued, running, succeeded or failed")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: str | None = Field(description="where the result is, once it succeeded")
+    problem: dict[str, Any] | None = Field(description="why it failed (RFC 9457)")
+
+
+def public(operation: Operation) -> OperationPublic:
+    return OperationPublic(
+        id=operation.id,
+        kind=operation.kind,
+        state=operation.state,
+        created_at=operation.created_at,
+        started_at=operation.started_at,
+        finished_at=operation.finished_at,
+        result=operation.result_path,
+        problem=operation.problem,
+    )
+
+
+@router.get(
+    "/operations/{operation_id}",
+    response_model=OperationPublic,
+    summary="How slow work asked for goes; its result once done",
+    description="While the work is queued or running the answer carries `Retry-After`; "
+    "once it succeeded, `result` (and the `Location` header) is where the result is.",
+    responses=responses(OperationNotFound),
+)
+async def read_operation(
+    session: SessionDep, principal: CurrentPrincipal, operation_id: IdPath, response: Response
+) -> OperationPublic:
+    operation = await session.get(Operation, operation_id)
+    if operation is None or not (
+        principal.is_member(operation.organization_id)
+        or (principal.user_id and principal.user_id == operation.requested_by_user_id)
+    ):
+        raise OperationNotFound()
+    if operation.state in ("queued", "running"):
+        response.headers["Retry-After"] = "2"
+    elif operation.result_path:
+        response.headers["Location"] = operation.result_path
+    return public(operation)
