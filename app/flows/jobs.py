@@ -7,13 +7,20 @@ from __future__ import annotations
 from app.accounts import recovery
 from app.core.timeutil import utcnow
 from app.events import service as events_service
-from app.flows import routes
+from app.flows import routes, settlement
 from app.jobs.tasks import JobContext, periodic
 from app.notifications import service as notifications_service
 from app.orders import scheduler
 from app.webhooks import delivery as webhooks_delivery
 
-TASK_MODULES = (events_service, notifications_service, recovery, webhooks_delivery, routes)
+TASK_MODULES = (
+    events_service,
+    notifications_service,
+    recovery,
+    webhooks_delivery,
+    routes,
+    settlement,
+)
 
 
 @periodic("cycles.tick", every_seconds=5)

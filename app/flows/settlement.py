@@ -24,9 +24,14 @@ from sqlmodel import select
 from app.accounts.principal import Principal
 from app.core.config import Settings
 from app.core.db import transaction
+from app.core.i18n import current_language
 from app.core.idempotency import Claim, claim, give_back, idempotent
 from app.core.locks import exclusive
+from app.core.problems import Problem
 from app.core.timeutil import utcnow
+from app.jobs import operations
+from app.jobs.models import Operation
+from app.jobs.tasks import JobContext, task
 from app.orders.exceptions import PaymentDeclined
 from app.orders.models import CycleStatus
 from app.payments import service as payments
@@ -207,3 +212,42 @@ async def refund_credit_notes(
     )
     async with transaction(sessionmaker) as session:
         await credit_notes.mark_refunded(session, order_id)
+
+
+async def settle_in_background(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    principal: Principal,
+    cycle_id: str,
+) -> Operation:
+    """``Prefer: respond-async``: check now what can be checked (the admin, the cycle closed
+    and ready), and settle in a job; the operation says how it went."""
+    async with transaction(sessionmaker) as session:
+        cycle = await service.settleable_cycle(session, principal, cycle_id)
+        await service.ensure_ready(session, cycle)
+        return await operations.start(
+            session,
+            kind="settlement",
+            task_name="settlement.run",
+            organization_id=cycle.network_id,
+            user_id=principal.user_id,
+            args={"cycle_id": cycle_id, "language": current_language()},
+        )
+
+
+@task("settlement.run", max_attempts=3)
+async def settle_job(ctx: JobContext, operation_id: str) -> None:
+    operation = await operations.claim(ctx.sessionmaker, operation_id)
+    if operation is None:
+        return
+    cycle_id = str(operation.args["cycle_id"])
+    try:
+        # as Minga itself (the admin's request was checked): a settlement is resumable, so
+        # a worker that dies here leaves it for the job's next run or the next tick
+        await settle(
+            ctx.sessionmaker, ctx.settings, None, cycle_id, idempotency_key=None, now=utcnow()
+        )
+    except Problem as problem:
+        await operations.fail(ctx.sessionmaker, operation, problem)
+        return
+    await operations.succeed(ctx.sessionmaker, operation_id, f"/api/v1/cycles/{cycle_id}/ledger")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts import exceptions as accounts_exc
@@ -17,6 +17,8 @@ from app.api.deps import (
     SettingsDep,
 )
 from app.api.ids import IdPath, IdQuery
+from app.api.operations import OperationPublic
+from app.api.operations import public as operation_public
 from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.idempotency import (
     IdempotencyKeyHeader,
@@ -61,7 +63,10 @@ CSV: dict[int | str, dict[str, Any]] = {
     "/cycles/{cycle_id}/settle",
     response_model=SettlementResult,
     summary="Capture card payments at the final amount, invoice buyers, pay associations",
-    responses=responses(
+    description="With `Prefer: respond-async` the settlement runs in the background: 202 "
+    "and the operation to poll in `Location`, whose `result` is the cycle's ledger once done.",
+    responses={202: {"model": OperationPublic, "description": "Settling in the background"}}
+    | responses(
         CycleNotFound,
         CycleNotClosed,
         CycleNotReady,
@@ -80,11 +85,24 @@ async def settle_cycle(
     principal: CurrentPrincipal,
     cycle_id: IdPath,
     idempotency_key: IdempotencyKeyHeader = None,
+    prefer: Annotated[
+        str | None,
+        Header(description="`respond-async`: settle in the background (202 and the operation)"),
+    ] = None,
 ) -> JSONResponse:
     # Settling spans several transactions (one per card capture, then the books), so it
     # manages its own: the request's, used only to authenticate, ends here (on SQLite it
     # would otherwise keep the write lock that those transactions wait for).
     await request_session.commit()
+    if "respond-async" in (prefer or "").lower():
+        operation = await settlement_flow.settle_in_background(
+            sessionmaker, settings, principal, cycle_id
+        )
+        return JSONResponse(
+            operation_public(operation).model_dump(mode="json"),
+            status_code=202,
+            headers={"Location": f"/api/v1/operations/{operation.id}", "Retry-After": "2"},
+        )
     return await settlement_flow.settle(
         sessionmaker,
         settings,

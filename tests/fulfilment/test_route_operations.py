@@ -58,3 +58,25 @@ async def test_a_large_day_goes_to_the_background_by_itself(
     await drain(app)
     done = await f.client.get(r.headers["Location"], headers=f.staff)
     assert done.json()["state"] == "succeeded", done.text
+
+
+async def test_a_cycle_settled_in_the_background(floor: Floor, app: FastAPI) -> None:
+    f = floor
+    await f.order("5")
+    await f.through_delivery()
+    url = f"/api/v1/cycles/{f.m.cycle['id']}/settle"
+    assert_problem(
+        await f.client.post(url, headers=f.staff | {"Prefer": "respond-async"}),
+        404,
+        "cycle_not_found",
+    )  # the centre's staff may not settle: checked before anything is queued
+    r = await f.client.post(url, headers=f.m.net.admin | {"Prefer": "respond-async"})
+    assert r.status_code == 202, r.text
+    assert r.json()["kind"] == "settlement"
+    await drain(app)
+    done = await f.client.get(r.headers["Location"], headers=f.m.net.admin)
+    assert done.json()["state"] == "succeeded", done.text
+    ledger = await f.client.get(done.json()["result"], headers=f.m.net.admin)
+    assert ledger.status_code == 200, ledger.text
+    cycle = await f.client.get(f"/api/v1/cycles/{f.m.cycle['id']}", headers=f.m.net.admin)
+    assert cycle.json()["status"] == "settled"
