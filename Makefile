@@ -12,7 +12,7 @@ PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist load
 # The port `make demo` and `make serve` listen on (127.0.0.1): `make demo PORT=8080`.
 PORT ?= 8000
 
-.PHONY: install demo serve test test-postgres lint format migrate clean messages compile-messages pages-messages
+.PHONY: install demo serve test test-postgres lint format migrate clean messages compile-messages pages-messages mail-messages
 
 install: $(STAMP)
 
@@ -77,6 +77,13 @@ pages-messages: install
 		--project=minga --no-location --sort-output --omit-header .
 	$(BIN)/pybabel update -D pages -i app/locales/pages.pot -d app/locales --no-location --width=100
 	$(BIN)/pybabel compile -D pages -d app/locales --statistics
+
+# The e-mails' texts (app/notifications/templates): the gettext domain `mail`.
+mail-messages: install
+	$(BIN)/pybabel extract -F app/locales/mail-babel.cfg -o app/locales/mail.pot \
+		--project=minga --no-location --sort-output --omit-header .
+	$(BIN)/pybabel update -D mail -i app/locales/mail.pot -d app/locales --no-location --width=100
+	$(BIN)/pybabel compile -D mail -d app/locales --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache minga-demo.db*

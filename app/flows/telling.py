@@ -255,6 +255,19 @@ async def standing_run(session: AsyncSession, settings: Settings, event: DomainE
     )
 
 
+@handles("shipment.dispatched")
+async def shipment_dispatched(
+    session: AsyncSession, settings: Settings, event: DomainEvent
+) -> None:
+    await notify(
+        session,
+        kind="shipment_dispatched",
+        event_key=event.id,
+        recipients=await members(session, [event.payload["buyer_id"]]),
+        context={"cycle": await cycle_facts(session, event.payload["cycle_id"])} | event.payload,
+    )
+
+
 @handles("shipment.delivered")
 async def shipment_delivered(session: AsyncSession, settings: Settings, event: DomainEvent) -> None:
     await notify(

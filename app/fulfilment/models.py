@@ -233,6 +233,8 @@ class PlannedRoute(SQLModel, table=True):
     crates: int = 0
     cost_cents: int = 0
     break_start_s: int | None = None
+    # when the vehicle left the centre (POST /routes/{id}/depart): its buyers are told
+    departed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RouteStop(SQLModel, table=True):

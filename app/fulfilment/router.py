@@ -43,6 +43,7 @@ from app.fulfilment.schemas import (
     LotTrace,
     ReceiptCreate,
     ReceiptPublic,
+    RouteDeparture,
     RoutePlanPublic,
     ShipmentFailure,
     ShipmentPublic,
@@ -482,6 +483,24 @@ async def get_routes_geojson(
 
 
 # --- traceability --------------------------------------------------------------------------
+
+
+@router.post(
+    "/routes/{route_id}/depart",
+    response_model=RouteDeparture,
+    tags=["routes"],
+    summary="The vehicle leaves the centre: its buyers are told when to expect it",
+    description="For the centre's staff. Each stop's buyer gets its arrival time by e-mail "
+    "(`shipment_dispatched`) and integrators the `shipment.dispatched` event; a second call "
+    "changes nothing.",
+    responses=responses(exc.RouteNotFound) | AUTH,
+)
+async def depart_route(
+    session: SessionDep, principal: CurrentPrincipal, route_id: IdPath
+) -> RouteDeparture:
+    route, stops = await routes.depart(session, principal, route_id, now=utcnow())
+    assert route.departed_at is not None
+    return RouteDeparture(route_id=route.id, departed_at=route.departed_at, stops=stops)
 
 
 @router.get(

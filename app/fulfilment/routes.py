@@ -40,10 +40,12 @@ from app.accounts.models import Organization
 from app.accounts.principal import Principal
 from app.brands import names
 from app.core.config import Settings
+from app.events import service as events
 from app.fulfilment import access, routing
 from app.fulfilment.distances import Matrix, direct_delivery_km, estimate_matrix, osrm_matrix
 from app.fulfilment.exceptions import (
     RouteInputsChanged,
+    RouteNotFound,
     RoutePlanNotFound,
     ShipmentsChanged,
     ShipmentsNotBuilt,
@@ -550,3 +552,54 @@ def geojson(plan: RoutePlanPublic, depot: tuple[float, float]) -> dict[str, Any]
                 }
             )
     return {"type": "FeatureCollection", "features": features}
+
+
+async def depart(
+    session: AsyncSession, principal: Principal, route_id: str, *, now: datetime
+) -> tuple[PlannedRoute, int]:
+    """The vehicle leaves the centre: each of its buyers is told when to expect it (once; a
+    second departure of the same route changes nothing). Answers the route and its stops."""
+    found = (
+        await session.execute(
+            select(PlannedRoute, RoutePlan)
+            .join(RoutePlan, col(RoutePlan.id) == col(PlannedRoute.plan_id))
+            .where(PlannedRoute.id == route_id)
+            .with_for_update(of=PlannedRoute)
+        )
+    ).first()
+    if found is None:
+        raise RouteNotFound()
+    route, plan = found
+    cycle = await access.centre_cycle(session, principal, plan.cycle_id)
+    stops = list(
+        await session.scalars(
+            select(RouteStop)
+            .where(RouteStop.route_id == route.id)
+            .order_by(col(RouteStop.sequence))
+        )
+    )
+    if route.departed_at is not None:
+        return route, len(stops)
+    route.departed_at = now
+    vehicle = await session.get(Vehicle, route.vehicle_id)
+    midnight = datetime.combine(cycle.delivery_date, time(0), tzinfo=ZoneInfo(cycle.timezone))
+    for stop in stops:
+        await events.emit(
+            session,
+            "shipment.dispatched",
+            key=stop.shipment_id,
+            audience=[stop.buyer_id, cycle.collection_centre_id, cycle.network_id],
+            payload={
+                "shipment_id": stop.shipment_id,
+                "buyer_id": stop.buyer_id,
+                "cycle_id": cycle.id,
+                "route_id": route.id,
+                "vehicle_name": vehicle.name if vehicle else "",
+                "sequence": stop.sequence,
+                "departed_at": now,
+                "eta": midnight + timedelta(seconds=stop.eta_seconds),
+                "load_kg": stop.load_kg,
+            },
+        )
+    await session.flush()
+    return route, len(stops)

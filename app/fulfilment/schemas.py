@@ -390,3 +390,9 @@ class LotTrace(BaseModel):
     temperature_alert: bool
     receipt_id: str
     buyers: list[LotBuyer]
+
+
+class RouteDeparture(BaseModel):
+    route_id: str
+    departed_at: datetime
+    stops: int = Field(description="the buyers told their goods are on the way")

@@ -28,6 +28,7 @@ KINDS: dict[str, Kind] = {
         Kind("cycle_opened", "a cycle of your network opened for orders"),
         Kind("cycle_closing", "a cycle closes in a few hours"),
         Kind("delivery_order", "what your association brings to the centre, and its pick list"),
+        Kind("shipment_dispatched", "your goods are on their way, with the arrival time"),
         Kind("shipment_delivered", "your goods were delivered, with what was returned"),
         Kind("invoice_issued", "an invoice or a credit note was issued (PDF attached)"),
         Kind("payout_statement", "your association's payout statement"),

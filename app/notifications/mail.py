@@ -61,6 +61,12 @@ def at(value: str | datetime, zone: str, language: str) -> str:
     return f"{format_date(local, 'full', locale=language)}, {format_time(local, 'HH:mm')}"
 
 
+def clock(value: str | datetime, zone: str) -> str:
+    """``10:40``, in the cycle's time zone."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return format_time(moment.astimezone(ZoneInfo(zone)), "HH:mm")
+
+
 @lru_cache(maxsize=4)
 def environment(language: str) -> Environment:
     env = Environment(
@@ -79,6 +85,7 @@ def environment(language: str) -> Environment:
     env.filters["qty"] = lambda value: quantity(value, language)
     env.filters["day"] = lambda value: day(value, language)
     env.filters["moment"] = lambda value, zone: at(value, zone, language)
+    env.filters["clock"] = lambda value, zone: clock(value, zone)
     return env
 
 

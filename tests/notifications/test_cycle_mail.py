@@ -52,6 +52,19 @@ async def test_a_whole_cycle_tells_each_person_once(
     shipments = await floor.build()
     [shipment] = shipments
     r = await m.client.post(
+        f"/api/v1/collection-centres/{m.centre['id']}/vehicles",
+        json={"name": "Camioneta de la red", "capacity_kg": "500", "chilled": True},
+        headers=floor.admin,
+    )
+    assert r.status_code == 201, r.text
+    r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/routes", headers=floor.staff)
+    assert r.status_code == 200, r.text
+    [route] = r.json()["routes"]
+    for _ in range(2):  # a second departure tells nobody again
+        r = await m.client.post(f"/api/v1/routes/{route['id']}/depart", headers=floor.staff)
+        assert r.status_code == 200, r.text
+        assert r.json()["stops"] == 1
+    r = await m.client.post(
         f"/api/v1/shipments/{shipment['id']}/deliver",
         json={
             "received_by": "Cocina",
@@ -78,6 +91,7 @@ async def test_a_whole_cycle_tells_each_person_once(
     assert {kind for to, kind in told if to == buyer} == {
         "order_placed",
         "order_confirmed",
+        "shipment_dispatched",
         "shipment_delivered",
         "invoice_issued",
         "cycle_opened",
@@ -101,6 +115,9 @@ async def test_a_whole_cycle_tells_each_person_once(
     text = text_of(delivered)
     assert "devuelto 1: llegó golpeado" in text
     assert "Cocina" in text
+    [on_its_way] = mailbox.to(buyer, "shipment_dispatched")
+    assert on_its_way["Subject"].startswith("En camino: ")
+    assert "Camioneta de la red" in text_of(on_its_way)
     [confirmed] = mailbox.to(buyer, "order_confirmed")
     assert "confirmado" in text_of(confirmed)
     [standing] = mailbox.to(buyer, "standing_order_placed")
