@@ -353,6 +353,22 @@ async def invoice_issued(session: AsyncSession, settings: Settings, event: Domai
         context={
             "cycle": await cycle_facts(session, event.payload["cycle_id"]),
             "invoice": event.payload,
+            "attachment": {"type": "issued_invoice", "id": event.payload["invoice_id"]},
+        },
+    )
+
+
+@handles("credit_note.issued")
+async def credit_note_issued(session: AsyncSession, settings: Settings, event: DomainEvent) -> None:
+    """The buyer gets the note with the invoice as it now reads (the note listed on it)."""
+    await notify(
+        session,
+        kind="credit_note_issued",
+        event_key=event.id,
+        recipients=await members(session, [event.payload["buyer_id"]]),
+        context={
+            "cycle": await cycle_facts(session, event.payload["cycle_id"]),
+            "note": event.payload,
             "attachment": {"type": "invoice", "id": event.payload["invoice_id"]},
         },
     )
@@ -378,9 +394,20 @@ SYSTEM = Principal(user_id=None, is_platform_admin=True)  # reads documents to a
 async def invoice_attachment(
     session: AsyncSession, settings: Settings, invoice_id: str, language: str
 ) -> Attachment | None:
-    """The invoice as its buyer downloads it: the stored copy (app/settlement/copies.py)."""
+    """The invoice as its buyer downloads it, the stored copy (app/settlement/copies.py):
+    as it reads now, with its credit notes."""
     printed = await copies.printed_invoice(
         session, SYSTEM, invoice_id, store=object_store(settings)
+    )
+    return f"invoice-{printed.number}.pdf", "application/pdf", printed.pdf
+
+
+async def issued_invoice_attachment(
+    session: AsyncSession, settings: Settings, invoice_id: str, language: str
+) -> Attachment | None:
+    """The invoice as it was issued (its own e-mail, even when sent after a credit note)."""
+    printed = await copies.printed_invoice(
+        session, SYSTEM, invoice_id, store=object_store(settings), as_issued=True
     )
     return f"invoice-{printed.number}.pdf", "application/pdf", printed.pdf
 

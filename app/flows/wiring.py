@@ -46,3 +46,4 @@ def wire() -> None:
     assert jobs.TASK_MODULES  # the tasks are declared (app/flows/jobs.py)
     events.subscribers[:] = [telling.notify_people, webhooks.fan_out]
     notifications.attachment_makers["invoice"] = telling.invoice_attachment
+    notifications.attachment_makers["issued_invoice"] = telling.issued_invoice_attachment

@@ -15,6 +15,7 @@ a language a reader asked for (``?lang=``):
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import anyio.to_thread
@@ -47,9 +48,14 @@ async def printed_invoice(
     *,
     store: ObjectStore,
     lang: Language | None = None,
+    as_issued: bool = False,
 ) -> PrintedInvoice:
-    """The invoice's PDF for a reader of it: the stored copy, or a print stored now."""
+    """The invoice's PDF for a reader of it: the stored copy, or a print stored now.
+    ``as_issued``: the invoice as it was issued, before any credit note on it (the copy the
+    invoice's own e-mail carries, however late it is sent)."""
     data = await invoice_pdf.invoice_document(session, principal, invoice_id)
+    if as_issued and data.credit_notes:
+        data = dataclasses.replace(data, credit_notes=())
     key = copy_key(data, lang)
     pdf = await store.get(key)
     if pdf is None:

@@ -23,6 +23,7 @@ from app.accounts.principal import Principal
 from app.brands import names, taxes
 from app.brands.models import BrandSku
 from app.core.money import cents_times
+from app.events import service as events
 from app.orders import lifecycle
 from app.orders.models import Order, OrderLine, PaymentMethod
 from app.settlement.exceptions import InvalidCreditNote, InvoiceNotCreditable, InvoiceNotFound
@@ -197,6 +198,24 @@ async def issue(
         now=now,
     )
     await session.flush()
+    await events.emit(
+        session,
+        "credit_note.issued",
+        key=note.id,
+        audience=[invoice.buyer_id, invoice.network_id],
+        payload={
+            "credit_note_id": note.id,
+            "number": note.number,
+            "invoice_id": invoice.id,
+            "invoice_number": invoice.number,
+            "buyer_id": invoice.buyer_id,
+            "cycle_id": invoice.cycle_id,
+            "currency": note.currency,
+            "total_cents": note.total_cents,
+            "refund_status": note.refund_status,
+            "issued_at": note.issued_at,
+        },
+    )
     return note
 
 

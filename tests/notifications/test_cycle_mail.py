@@ -75,6 +75,16 @@ async def test_a_whole_cycle_tells_each_person_once(
     assert r.status_code == 200, r.text
     r = await m.client.post(f"/api/v1/cycles/{m.cycle['id']}/settle", headers=m.net.admin)
     assert r.status_code == 200, r.text
+    r = await m.client.get(
+        "/api/v1/invoices", params={"cycle_id": m.cycle["id"]}, headers=m.net.admin
+    )
+    [invoice] = r.json()["items"]
+    r = await m.client.post(
+        f"/api/v1/invoices/{invoice['id']}/credit-notes",
+        json={"lines": [{"sku_id": m.sku["id"], "quantity": "1", "reason": "queso con moho"}]},
+        headers=m.net.admin,
+    )
+    assert r.status_code == 201, r.text
 
     # the next cycle: it opens (the standing order places itself) and closes within the hour
     start = utcnow() + timedelta(days=3)
@@ -94,6 +104,7 @@ async def test_a_whole_cycle_tells_each_person_once(
         "shipment_dispatched",
         "shipment_delivered",
         "invoice_issued",
+        "credit_note_issued",
         "cycle_opened",
         "cycle_closing",
         "standing_order_placed",
@@ -110,6 +121,12 @@ async def test_a_whole_cycle_tells_each_person_once(
     assert pdf.get_content_type() == "application/pdf"
     assert pdf.get_content()[:5] == b"%PDF-"
     assert pdf.get_filename().startswith("invoice-")
+
+    [credit] = mailbox.to(buyer, "credit_note_issued")
+    assert credit["Subject"].startswith("Nota de crédito NC-")
+    [reprint] = list(credit.iter_attachments())
+    assert reprint.get_content()[:5] == b"%PDF-"
+    assert reprint.get_content() != pdf.get_content()  # the invoice now lists the note
 
     [delivered] = mailbox.to(buyer, "shipment_delivered")
     text = text_of(delivered)
