@@ -419,7 +419,9 @@ async def plan_routes(
     ] = None,
     prefer: Annotated[
         str | None,
-        Header(description="`respond-async`: plan in the background whatever the size"),
+        Header(
+            max_length=200, description="`respond-async`: plan in the background whatever the size"
+        ),
     ] = None,
 ) -> RoutePlanPublic | JSONResponse:
     if time_limit_seconds is not None and time_limit_seconds > settings.route_max_time_limit_s:

@@ -87,7 +87,10 @@ async def settle_cycle(
     idempotency_key: IdempotencyKeyHeader = None,
     prefer: Annotated[
         str | None,
-        Header(description="`respond-async`: settle in the background (202 and the operation)"),
+        Header(
+            max_length=200,
+            description="`respond-async`: settle in the background (202 and the operation)",
+        ),
     ] = None,
 ) -> JSONResponse:
     # Settling spans several transactions (one per card capture, then the books), so it
