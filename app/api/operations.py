@@ -9,12 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import CurrentPrincipal, ObjectStoreDep, SessionDep
 from app.api.ids import IdPath
 from app.core.problems import NotFound, responses
 from app.jobs.models import Operation
 
 router = APIRouter(tags=["operations"])
+ZIP: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/zip": {}}, "description": "ZIP"}
+}
 
 
 class OperationNotFound(NotFound):
@@ -24,7 +27,7 @@ class OperationNotFound(NotFound):
 
 class OperationPublic(BaseModel):
     id: str
-    kind: str = Field(description="route_plan")
+    kind: str = Field(description="route_plan, settlement or cycle_documents")
     state: str = Field(description="queued, running, succeeded or failed")
     created_at: datetime
     started_at: datetime | None
@@ -46,6 +49,18 @@ def public(operation: Operation) -> OperationPublic:
     )
 
 
+async def _readable(
+    session: SessionDep, principal: CurrentPrincipal, operation_id: str
+) -> Operation:
+    operation = await session.get(Operation, operation_id)
+    if operation is None or not (
+        principal.is_member(operation.organization_id)
+        or (principal.user_id and principal.user_id == operation.requested_by_user_id)
+    ):
+        raise OperationNotFound()
+    return operation
+
+
 @router.get(
     "/operations/{operation_id}",
     response_model=OperationPublic,
@@ -57,14 +72,37 @@ def public(operation: Operation) -> OperationPublic:
 async def read_operation(
     session: SessionDep, principal: CurrentPrincipal, operation_id: IdPath, response: Response
 ) -> OperationPublic:
-    operation = await session.get(Operation, operation_id)
-    if operation is None or not (
-        principal.is_member(operation.organization_id)
-        or (principal.user_id and principal.user_id == operation.requested_by_user_id)
-    ):
-        raise OperationNotFound()
+    operation = await _readable(session, principal, operation_id)
     if operation.state in ("queued", "running"):
         response.headers["Retry-After"] = "2"
     elif operation.result_path:
         response.headers["Location"] = operation.result_path
     return public(operation)
+
+
+class OperationResultNotReady(NotFound):
+    code = "operation_result_not_ready"
+    title = "The operation has no result here (yet)"
+
+
+@router.get(
+    "/operations/{operation_id}/result",
+    response_class=Response,
+    summary="The file an operation made (a cycle's print pack, as a ZIP)",
+    responses=ZIP | responses(OperationNotFound, OperationResultNotReady),
+)
+async def read_operation_result(
+    session: SessionDep, principal: CurrentPrincipal, store: ObjectStoreDep, operation_id: IdPath
+) -> Response:
+    operation = await _readable(session, principal, operation_id)
+    if operation.state != "succeeded" or operation.kind != "cycle_documents":
+        raise OperationResultNotReady()
+    await session.commit()  # no transaction open while the object store answers
+    data = await store.get(f"operations/{operation.id}.zip")
+    if data is None:
+        raise OperationResultNotReady()
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="documents-{operation.id}.zip"'},
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from app.accounts import recovery
 from app.core.timeutil import utcnow
 from app.events import service as events_service
-from app.flows import routes, settlement
+from app.flows import documents, routes, settlement
 from app.jobs.tasks import JobContext, periodic
 from app.notifications import service as notifications_service
 from app.orders import scheduler
@@ -20,6 +20,7 @@ TASK_MODULES = (
     webhooks_delivery,
     routes,
     settlement,
+    documents,
 )
 
 

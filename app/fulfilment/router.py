@@ -21,6 +21,7 @@ from app.core.printing import Language, Printer, document_language
 from app.core.problems import Unauthenticated, responses
 from app.core.schemas import PlainText
 from app.core.timeutil import utcnow
+from app.flows import documents as documents_flow
 from app.flows import routes as route_flow
 from app.fulfilment import (
     delivery,
@@ -218,6 +219,32 @@ async def labels(
     printer = Printer(document_language(data, lang))
     pdf = await anyio.to_thread.run_sync(printouts.labels_pdf, data, printer)
     return _pdf(pdf, f"labels-{shipment_id}.pdf")
+
+
+@router.post(
+    "/cycles/{cycle_id}/documents",
+    status_code=202,
+    response_model=OperationPublic,
+    tags=["collection centre"],
+    summary="Print the whole day: every packing list and label sheet, the pick list and the "
+    "route sheets, as one ZIP made in the background",
+    description="Answers 202 with the operation to poll (`Location`); its `result` is the ZIP "
+    "(`GET /operations/{id}/result`).",
+    responses=responses(CycleNotFound, exc.CentreStaffRequired) | AUTH,
+)
+async def print_cycle_documents(
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    principal: CurrentPrincipal,
+    cycle_id: IdPath,
+) -> JSONResponse:
+    await session.commit()
+    operation = await documents_flow.start(sessionmaker, principal, cycle_id)
+    return JSONResponse(
+        operation_public(operation).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/api/v1/operations/{operation.id}", "Retry-After": "2"},
+    )
 
 
 @router.get(

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from fastapi import FastAPI
 
@@ -80,3 +83,32 @@ async def test_a_cycle_settled_in_the_background(floor: Floor, app: FastAPI) -> 
     assert ledger.status_code == 200, ledger.text
     cycle = await f.client.get(f"/api/v1/cycles/{f.m.cycle['id']}", headers=f.m.net.admin)
     assert cycle.json()["status"] == "settled"
+
+
+async def test_a_days_documents_printed_in_the_background(floor: Floor, app: FastAPI) -> None:
+    f = floor
+    await _day(f)
+    r = await f.client.post(f"/api/v1/cycles/{f.m.cycle['id']}/routes", headers=f.staff)
+    assert r.status_code == 200, r.text
+    url = f"/api/v1/cycles/{f.m.cycle['id']}/documents"
+    assert_problem(
+        await f.client.post(url, headers=f.other_centre_staff), 403, "centre_staff_required"
+    )
+    r = await f.client.post(url, headers=f.staff)
+    assert r.status_code == 202, r.text
+    result = f"{r.headers['Location']}/result"
+    assert_problem(await f.client.get(result, headers=f.staff), 404, "operation_result_not_ready")
+    await drain(app)
+    done = await f.client.get(r.headers["Location"], headers=f.staff)
+    assert done.json()["state"] == "succeeded", done.text
+    assert done.json()["result"] == result
+    archive = await f.client.get(result, headers=f.staff)
+    assert archive.status_code == 200, archive.text
+    assert archive.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as z:
+        names = z.namelist()
+        assert all(z.read(name)[:5] == b"%PDF-" for name in names)
+    assert sum(n.startswith("packing-list-") for n in names) == 2  # the day's two shipments
+    assert sum(n.startswith("labels-") for n in names) == 2
+    assert any(n.startswith("pick-list-") for n in names)
+    assert any(n.startswith("route-") for n in names)
