@@ -56,3 +56,8 @@ class Principal:
     def require_platform_admin(self) -> None:
         if not self.is_platform_admin:
             raise PlatformAdminRequired()
+
+
+# Minga itself, for work a request authorised before handing it to a job (a route plan, a
+# print pack) and for reading the documents it attaches to its e-mails
+SYSTEM = Principal(user_id=None, is_platform_admin=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.api.deps import CurrentPrincipal, ObjectStoreDep, SessionDep
@@ -59,6 +60,15 @@ async def _readable(
     ):
         raise OperationNotFound()
     return operation
+
+
+def accepted(operation: Operation) -> JSONResponse:
+    """The 202 of a request whose work an operation does: where to poll, and how soon."""
+    return JSONResponse(
+        public(operation).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/api/v1/operations/{operation.id}", "Retry-After": "2"},
+    )
 
 
 @router.get(

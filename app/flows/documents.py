@@ -12,7 +12,7 @@ import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from app.accounts.principal import Principal
+from app.accounts.principal import SYSTEM, Principal
 from app.core.config import Settings
 from app.core.db import transaction
 from app.core.i18n import current_language
@@ -24,8 +24,6 @@ from app.fulfilment.models import PlannedRoute, RoutePlan, Shipment
 from app.jobs import operations
 from app.jobs.models import Operation
 from app.jobs.tasks import JobContext, task
-
-SYSTEM = Principal(user_id=None, is_platform_admin=True)  # the request was authorised
 
 
 def pack_key(operation_id: str) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.accounts.principal import Principal
+from app.accounts.principal import SYSTEM, Principal
 from app.core.config import Settings
 from app.core.db import transaction
 from app.core.i18n import current_language
@@ -27,8 +27,6 @@ from app.jobs.tasks import JobContext, task
 from app.orders.models import OrderCycle
 
 log = logging.getLogger(__name__)
-# the job plans as the service: the request that asked for it was authorised already
-SYSTEM = Principal(user_id=None, is_platform_admin=True)
 
 
 async def plan_routes(

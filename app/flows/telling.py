@@ -5,13 +5,14 @@ their own language) and the facts the message needs, and writes the messages."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.accounts.models import Membership, Organization, OrganizationKind, User
-from app.accounts.principal import Principal
+from app.accounts.principal import SYSTEM
 from app.aggregation.models import DeliveryOrder, DeliveryOrderLine
 from app.brands import names
 from app.core.config import Settings
@@ -255,30 +256,6 @@ async def standing_run(session: AsyncSession, settings: Settings, event: DomainE
     )
 
 
-@handles("shipment.dispatched")
-async def shipment_dispatched(
-    session: AsyncSession, settings: Settings, event: DomainEvent
-) -> None:
-    await notify(
-        session,
-        kind="shipment_dispatched",
-        event_key=event.id,
-        recipients=await members(session, [event.payload["buyer_id"]]),
-        context={"cycle": await cycle_facts(session, event.payload["cycle_id"])} | event.payload,
-    )
-
-
-@handles("shipment.delivered")
-async def shipment_delivered(session: AsyncSession, settings: Settings, event: DomainEvent) -> None:
-    await notify(
-        session,
-        kind="shipment_delivered",
-        event_key=event.id,
-        recipients=await members(session, [event.payload["buyer_id"]]),
-        context={"cycle": await cycle_facts(session, event.payload["cycle_id"])} | event.payload,
-    )
-
-
 # --- settlement: invoices to buyers, payout statements to associations ---------------------
 
 
@@ -343,71 +320,56 @@ async def cycle_settled(session: AsyncSession, settings: Settings, event: Domain
         )
 
 
-@handles("invoice.issued")
-async def invoice_issued(session: AsyncSession, settings: Settings, event: DomainEvent) -> None:
+@dataclass(frozen=True)
+class ToldToOne:
+    """An event told to the people of one organisation named in its payload, with the
+    facts of its cycle and the payload itself (under ``as_``, or spread)."""
+
+    kind: str
+    to: str  # the payload's key of the organisation
+    as_: str | None = None
+    attachment: str | None = None  # a maker of app/notifications, of the payload's invoice
+
+
+TOLD_TO_ONE = {
+    "shipment.dispatched": ToldToOne("shipment_dispatched", "buyer_id"),
+    "shipment.delivered": ToldToOne("shipment_delivered", "buyer_id"),
+    # the invoice as issued, however late its e-mail goes; a credit note's, as it now reads
+    "invoice.issued": ToldToOne("invoice_issued", "buyer_id", "invoice", "issued_invoice"),
+    "credit_note.issued": ToldToOne("credit_note_issued", "buyer_id", "note", "invoice"),
+    "payout.issued": ToldToOne("payout_statement", "association_id", "payout"),
+}
+
+
+@handles(*TOLD_TO_ONE)
+async def told_to_one(session: AsyncSession, settings: Settings, event: DomainEvent) -> None:
+    told = TOLD_TO_ONE[event.type]
+    payload = event.payload
+    context: dict[str, Any] = {"cycle": await cycle_facts(session, payload["cycle_id"])}
+    context |= {told.as_: payload} if told.as_ else payload
+    if told.attachment:
+        context["attachment"] = {"type": told.attachment, "id": payload["invoice_id"]}
     await notify(
         session,
-        kind="invoice_issued",
+        kind=told.kind,
         event_key=event.id,
-        recipients=await members(session, [event.payload["buyer_id"]]),
-        context={
-            "cycle": await cycle_facts(session, event.payload["cycle_id"]),
-            "invoice": event.payload,
-            "attachment": {"type": "issued_invoice", "id": event.payload["invoice_id"]},
-        },
+        recipients=await members(session, [payload[told.to]]),
+        context=context,
     )
-
-
-@handles("credit_note.issued")
-async def credit_note_issued(session: AsyncSession, settings: Settings, event: DomainEvent) -> None:
-    """The buyer gets the note with the invoice as it now reads (the note listed on it)."""
-    await notify(
-        session,
-        kind="credit_note_issued",
-        event_key=event.id,
-        recipients=await members(session, [event.payload["buyer_id"]]),
-        context={
-            "cycle": await cycle_facts(session, event.payload["cycle_id"]),
-            "note": event.payload,
-            "attachment": {"type": "invoice", "id": event.payload["invoice_id"]},
-        },
-    )
-
-
-@handles("payout.issued")
-async def payout_issued(session: AsyncSession, settings: Settings, event: DomainEvent) -> None:
-    await notify(
-        session,
-        kind="payout_statement",
-        event_key=event.id,
-        recipients=await members(session, [event.payload["association_id"]]),
-        context={
-            "cycle": await cycle_facts(session, event.payload["cycle_id"]),
-            "payout": event.payload,
-        },
-    )
-
-
-SYSTEM = Principal(user_id=None, is_platform_admin=True)  # reads documents to attach them
 
 
 async def invoice_attachment(
-    session: AsyncSession, settings: Settings, invoice_id: str, language: str
+    session: AsyncSession,
+    settings: Settings,
+    invoice_id: str,
+    language: str,
+    *,
+    as_issued: bool = False,
 ) -> Attachment | None:
     """The invoice as its buyer downloads it, the stored copy (app/settlement/copies.py):
-    as it reads now, with its credit notes."""
+    as it reads now, with its credit notes, or ``as_issued``."""
     printed = await copies.printed_invoice(
-        session, SYSTEM, invoice_id, store=object_store(settings)
-    )
-    return f"invoice-{printed.number}.pdf", "application/pdf", printed.pdf
-
-
-async def issued_invoice_attachment(
-    session: AsyncSession, settings: Settings, invoice_id: str, language: str
-) -> Attachment | None:
-    """The invoice as it was issued (its own e-mail, even when sent after a credit note)."""
-    printed = await copies.printed_invoice(
-        session, SYSTEM, invoice_id, store=object_store(settings), as_issued=True
+        session, SYSTEM, invoice_id, store=object_store(settings), as_issued=as_issued
     )
     return f"invoice-{printed.number}.pdf", "application/pdf", printed.pdf
 

@@ -5,6 +5,7 @@ demo share. Nothing is wired by importing a module for its side effects.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,4 +47,6 @@ def wire() -> None:
     assert jobs.TASK_MODULES  # the tasks are declared (app/flows/jobs.py)
     events.subscribers[:] = [telling.notify_people, webhooks.fan_out]
     notifications.attachment_makers["invoice"] = telling.invoice_attachment
-    notifications.attachment_makers["issued_invoice"] = telling.issued_invoice_attachment
+    notifications.attachment_makers["issued_invoice"] = partial(
+        telling.invoice_attachment, as_issued=True
+    )

@@ -12,8 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.accounts import exceptions as accounts_exc
 from app.api.deps import CurrentPrincipal, SessionDep, SessionmakerDep, SettingsDep
 from app.api.ids import IdPath, IdQuery
-from app.api.operations import OperationPublic
-from app.api.operations import public as operation_public
+from app.api.operations import OperationPublic, accepted
 from app.core.config import ROUTE_TIME_LIMIT_BOUND_S
 from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.pagination import Page, PageParamsDep
@@ -240,11 +239,7 @@ async def print_cycle_documents(
 ) -> JSONResponse:
     await session.commit()
     operation = await documents_flow.start(sessionmaker, principal, cycle_id)
-    return JSONResponse(
-        operation_public(operation).model_dump(mode="json"),
-        status_code=202,
-        headers={"Location": f"/api/v1/operations/{operation.id}", "Retry-After": "2"},
-    )
+    return accepted(operation)
 
 
 @router.get(
@@ -470,12 +465,7 @@ async def plan_routes(
     )
     if isinstance(planned, RoutePlanPublic):
         return planned
-    location = f"/api/v1/operations/{planned.id}"
-    return JSONResponse(
-        operation_public(planned).model_dump(mode="json"),
-        status_code=202,
-        headers={"Location": location, "Retry-After": "2"},
-    )
+    return accepted(planned)
 
 
 @router.get(

@@ -23,28 +23,13 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.core.config import Settings
-from app.core.printing import LOCALES, compile_catalogue
+from app.core.printing import LOCALES, Printer, compile_catalogue
 from app.notifications.models import Notification
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DOMAIN = "mail"
 LANGUAGES = ("es", "en")
 SEPARATOR = "\x1e"
-
-
-def money(cents: int, currency: str, language: str) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, minor = divmod(abs(int(cents)), 100)
-    thousands, decimal = (".", ",") if language == "es" else (",", ".")
-    digits = f"{whole:,}".replace(",", thousands)
-    if currency == "COP" and minor == 0:
-        return f"{sign}{digits} {currency}"
-    return f"{sign}{digits}{decimal}{minor:02d} {currency}"
-
-
-def quantity(value: str | int | float, language: str) -> str:
-    text = format(Decimal(str(value)).normalize(), "f")
-    return text.replace(".", ",") if language == "es" else text
 
 
 def day(value: str | date, language: str) -> str:
@@ -81,8 +66,9 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(  # type: ignore[attr-defined] # the i18n extension's
         Translations.load(str(LOCALES), [language], domain=DOMAIN), newstyle=True
     )
-    env.filters["money"] = lambda cents, currency: money(cents, currency, language)
-    env.filters["qty"] = lambda value: quantity(value, language)
+    printer = Printer("en" if language == "en" else "es")  # the documents' formats
+    env.filters["money"] = lambda cents, currency: printer.money(int(cents), currency)
+    env.filters["qty"] = lambda value: printer.quantity(Decimal(str(value)))
     env.filters["day"] = lambda value: day(value, language)
     env.filters["moment"] = lambda value, zone: at(value, zone, language)
     env.filters["clock"] = lambda value, zone: clock(value, zone)

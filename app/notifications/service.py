@@ -239,6 +239,3 @@ async def sweep(ctx: JobContext) -> None:
         )
         for notification_id in ids:
             await queue.defer(session, "notifications.send", {"notification_id": notification_id})
-
-
-__all__ = ["Recipient", "Settings", "notify", "preferences", "send", "set_preferences", "sweep"]

@@ -17,8 +17,7 @@ from app.api.deps import (
     SettingsDep,
 )
 from app.api.ids import IdPath, IdQuery
-from app.api.operations import OperationPublic
-from app.api.operations import public as operation_public
+from app.api.operations import OperationPublic, accepted
 from app.core.csvexport import CsvDialect, DialectQuery, csv_response
 from app.core.idempotency import (
     IdempotencyKeyHeader,
@@ -101,11 +100,7 @@ async def settle_cycle(
         operation = await settlement_flow.settle_in_background(
             sessionmaker, settings, principal, cycle_id
         )
-        return JSONResponse(
-            operation_public(operation).model_dump(mode="json"),
-            status_code=202,
-            headers={"Location": f"/api/v1/operations/{operation.id}", "Retry-After": "2"},
-        )
+        return accepted(operation)
     return await settlement_flow.settle(
         sessionmaker,
         settings,
